@@ -1,0 +1,7 @@
+"""uptake: where a brand stands on the seven stages of social media uptake."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

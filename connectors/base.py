@@ -1,0 +1,183 @@
+"""What every connector shares: the protocol, cost meters, retries and a per-platform gate."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Protocol, TypeVar
+
+import tenacity
+
+from analyser.errors import RateLimitError, RetriableError
+from analyser.handles import Handle
+from analyser.models import AccountSnapshot, Platform
+
+__all__ = [
+    "Connector",
+    "Cost",
+    "Gate",
+    "Meter",
+    "RetryPolicy",
+    "call_with_retry",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Planned or spent cost of fetching accounts: HTTP requests, YouTube units, X post reads."""
+
+    requests: int = 0
+    quota_units: int = 0
+    post_reads: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.requests + other.requests,
+            self.quota_units + other.quota_units,
+            self.post_reads + other.post_reads,
+        )
+
+
+@dataclass
+class Meter:
+    """Counts what one fetch spends. Every HTTP attempt counts, retries included."""
+
+    requests: int = 0
+    quota_units: int = 0
+    post_reads: int = 0
+
+    def request(self, *, units: int = 0) -> None:
+        self.requests += 1
+        self.quota_units += units
+
+    def cost(self) -> Cost:
+        return Cost(self.requests, self.quota_units, self.post_reads)
+
+
+class Gate:
+    """One per platform, shared by every worker: spaces requests and holds all of them back
+    together when the platform says "come back later", so workers do not hammer a limit.
+    """
+
+    def __init__(
+        self,
+        min_interval_s: float = 0.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._min_interval = min_interval_s
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+
+    def acquire(self) -> None:
+        """Wait for this platform's turn."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_at)
+            self._next_at = start + self._min_interval
+        if start > now:
+            self._sleep(start - now)
+
+    def hold(self, seconds: float) -> None:
+        """Make every worker of this platform wait `seconds` from now."""
+        with self._lock:
+            self._next_at = max(self._next_at, self._clock() + seconds)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and full jitter; the sleep is injectable."""
+
+    max_attempts: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    max_rate_limit_wait_s: float = 900.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    jitter: Callable[[float, float], float] = field(default=random.uniform)
+
+    @classmethod
+    def no_wait(cls, max_attempts: int = 3) -> RetryPolicy:
+        """For tests: same decisions, no sleeping."""
+        return cls(max_attempts=max_attempts, sleep=lambda _s: None)
+
+
+def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, gate: Gate | None = None) -> T:
+    """Run `fn`, retrying RetriableError up to policy.max_attempts.
+
+    A rate limit with a known reset waits until then (bounded by max_rate_limit_wait_s: a longer
+    wait raises at once, so a batch is not frozen for an hour); other retriable errors back off
+    exponentially with jitter.
+    """
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetriableError) and exc.retry_after is not None:
+            return max(0.0, exc.retry_after)
+        ceiling = min(policy.max_delay_s, policy.base_delay_s * 2 ** (state.attempt_number - 1))
+        return policy.jitter(0.0, ceiling)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetriableError) and exc.retry_after is not None and gate is not None:
+            gate.hold(exc.retry_after)
+
+    def attempt() -> T:
+        if gate is not None:
+            gate.acquire()
+        try:
+            return fn()
+        except RateLimitError as exc:
+            if exc.retry_after is not None and exc.retry_after > policy.max_rate_limit_wait_s:
+                minutes = math.ceil(exc.retry_after / 60)
+                raise RateLimitError(
+                    f"{exc.message} (the limit resets in about {minutes} min, longer than the "
+                    f"{policy.max_rate_limit_wait_s:.0f} s we wait; try again later)"
+                ) from None
+            raise
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max(1, policy.max_attempts)),
+        wait=wait,
+        retry=tenacity.retry_if_exception(
+            lambda e: (
+                isinstance(e, RetriableError)
+                and not (
+                    isinstance(e, RateLimitError)
+                    and e.retry_after is not None
+                    and e.retry_after > policy.max_rate_limit_wait_s
+                )
+            )
+        ),
+        sleep=policy.sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(attempt)
+
+
+class Connector(Protocol):
+    """One platform. Built by `connectors.make_connector`; raw API fields never leave it."""
+
+    platform: ClassVar[Platform]
+
+    def fetch(
+        self, handle: Handle, *, max_posts: int, since: datetime | None = None
+    ) -> AccountSnapshot:
+        """Fetch the account and up to `max_posts` recent posts. Unknown accounts come back as a
+        snapshot with status not_found, never as an exception."""
+        ...
+
+    @staticmethod
+    def planned_cost(max_posts: int) -> Cost:
+        """What one account with `max_posts` posts costs at most, without fetching anything."""
+        ...
