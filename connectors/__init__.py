@@ -1,7 +1,8 @@
 """Platform connectors: one module per platform, all returning analyser.models.AccountSnapshot.
 
 Each platform module exposes a connector class (`platform`, `fetch`, `planned_cost`) and
-`build(settings, seam, *, policy, gate)`, which wires the class to its HTTP stack.
+`build(settings, seam, *, policy, gate)`, which wires the class to its HTTP stack, and
+`planned_cost(max_posts, settings) -> Cost`.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def make_connector(
     return cast(Connector, connector)
 
 
-def planned_cost(platform: Platform, max_posts: int) -> Cost:
+def planned_cost(platform: Platform, max_posts: int, settings: Settings) -> Cost:
     """Upper bound of what one account costs, without fetching (for --plan and --quota-budget)."""
     module = importlib.import_module(CONNECTORS[platform])
-    cost: Cost = module.planned_cost(max_posts)
+    cost: Cost = module.planned_cost(max_posts, settings)
     return cost

@@ -78,6 +78,11 @@ class Gate:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_at = 0.0
+        self.exhausted: str | None = None
+
+    def mark_exhausted(self, reason: str) -> None:
+        """Stop spending on this platform for the rest of the run (e.g. YouTube daily quota)."""
+        self.exhausted = reason
 
     def acquire(self) -> None:
         """Wait for this platform's turn."""
@@ -166,7 +171,11 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, gate: Gate | No
 
 
 class Connector(Protocol):
-    """One platform. Built by `connectors.make_connector`; raw API fields never leave it."""
+    """One platform. Built by `connectors.make_connector`; raw API fields never leave it.
+
+    Each platform module also has `build(settings, seam, *, policy, gate)` and
+    `planned_cost(max_posts, settings) -> Cost` at module level.
+    """
 
     platform: ClassVar[Platform]
 
@@ -175,9 +184,4 @@ class Connector(Protocol):
     ) -> AccountSnapshot:
         """Fetch the account and up to `max_posts` recent posts. Unknown accounts come back as a
         snapshot with status not_found, never as an exception."""
-        ...
-
-    @staticmethod
-    def planned_cost(max_posts: int) -> Cost:
-        """What one account with `max_posts` posts costs at most, without fetching anything."""
         ...

@@ -37,6 +37,7 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "Seam",
+    "cassette_path",
     "httplib2_http",
     "httpx_transport",
     "request_key",
@@ -432,6 +433,12 @@ class _SeamTransport(httpx.BaseTransport):
 def httpx_transport(seam: Seam, *, timeout: float) -> httpx.BaseTransport:
     """A transport for `httpx.Client(transport=...)`. Timeouts are set on the client."""
     return _SeamTransport(seam, timeout)
+
+
+def cassette_path(fixtures_dir: Path, platform: str, handle: str) -> Path:
+    """Where the recording of one account lives: fixtures/<platform>/<handle, lower case>.json."""
+    safe = re.sub(r"[^a-z0-9_.-]", "_", handle.lower())
+    return fixtures_dir / platform / f"{safe}.json"
 
 
 def iter_cassettes(root: Path) -> Iterator[Path]:
