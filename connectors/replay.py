@@ -381,7 +381,9 @@ class _SeamHttp:
 def _to_httplib2(canned: HttpResponse) -> httplib2.Response:
     msg = Message()
     for k, v in canned.headers.items():
-        msg[k] = v
+        if k.lower() != "status":
+            msg[k] = v
+    msg["status"] = str(canned.status)  # httplib2.Response(Message) reads the status from here
     response = httplib2.Response(msg)
     response.status = canned.status
     response["status"] = str(canned.status)
