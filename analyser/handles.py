@@ -76,19 +76,19 @@ def parse_handle(platform: Platform | str, raw: str) -> Handle:
     platform = Platform(platform)
     text = raw.strip()
     if not text:
-        raise BadInputError(f"empty {platform.value} handle")
+        raise BadInputError(f"empty {_LABEL[platform]} handle")
     if len(text) > MAX_INPUT:
-        raise BadInputError(f"{platform.value} handle is too long ({len(text)} characters)")
+        raise BadInputError(f"{_LABEL[platform]} handle is too long ({len(text)} characters)")
     if any(ch.isspace() for ch in text):
-        raise BadInputError(f"{platform.value} handle {text!r} contains spaces")
+        raise BadInputError(f"{_LABEL[platform]} handle {text!r} contains spaces")
     url = _as_url(text)
     if url is not None:
         other = _platform_of_host(url[0])
         if other is None:
-            raise BadInputError(f"{text!r} is not a {platform.value} URL")
+            raise BadInputError(f"{text!r} is not a {_LABEL[platform]} URL")
         if other is not platform:
             raise BadInputError(
-                f"{text!r} is a {other.value} URL: pass it with {_OPTION[other]}, "
+                f"{text!r} is a {_LABEL[other]} URL: pass it with {_OPTION[other]}, "
                 f"not {_OPTION[platform]}"
             )
     parser = {
