@@ -29,6 +29,7 @@ _OPTION = {
     Platform.YOUTUBE: "--youtube",
     Platform.FACEBOOK: "--facebook",
 }
+_LABEL = {Platform.TWITTER: "X", Platform.YOUTUBE: "YouTube", Platform.FACEBOOK: "Facebook"}
 
 _TWITTER_NAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 # Paths on x.com that are not accounts.
