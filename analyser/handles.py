@@ -104,8 +104,12 @@ def _as_url(text: str) -> tuple[str, list[str], dict[str, list[str]]] | None:
     """(host, path parts, query) when the text is a URL, with or without a scheme."""
     lowered = text.lower()
     has_scheme = lowered.startswith(("http://", "https://"))
-    looks_like_host = re.match(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/|$)", lowered) is not None
-    if not has_scheme and not looks_like_host:
+    host_part = lowered.split("/", 1)[0]
+    dotted = re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z]{2,}", host_part) is not None
+    # Without a scheme, "a.b" is a URL only when it names a known host or has a path:
+    # Facebook usernames may contain dots (harbour.supermarkets).
+    looks_like_url = dotted and ("/" in lowered or _platform_of_host(host_part) is not None)
+    if not has_scheme and not looks_like_url:
         return None
     parts = urlsplit(text if has_scheme else "https://" + text)
     host = (parts.hostname or "").lower()
