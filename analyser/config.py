@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=4, ge=0, le=10)
     max_rate_limit_wait_s: float = Field(default=900.0, ge=0)
     youtube_comment_sample: int = Field(default=10, ge=0, le=50)
+    # Top-level comments read inline with each Facebook post (0: counts only, no thread sample).
+    facebook_comment_sample: int = Field(default=10, ge=0, le=100)
 
     @field_validator("twitter_base_url", "youtube_base_url", "facebook_base_url")
     @classmethod
