@@ -1,0 +1,568 @@
+"""From signals to a stage of social media uptake, with the evidence and advice that justify it."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from analyser.features import EXAMPLE_COLUMNS, SIGNALS, compute_features
+from analyser.models import (
+    STAGE_NAMES,
+    AccountResult,
+    AccountSnapshot,
+    AccountStatus,
+    BrandReport,
+    Coverage,
+    Evidence,
+    Platform,
+    SignalValue,
+)
+
+__all__ = [
+    "BRAND_SIGNALS",
+    "Condition",
+    "Rule",
+    "RuleSet",
+    "StageSpec",
+    "assess",
+    "assess_many",
+    "explain",
+    "load_rules",
+    "score_accounts",
+]
+
+# Signals about a brand as a whole (across its accounts), usable by rules with scope = "brand".
+BRAND_SIGNALS = ("accounts_found", "accounts_unreadable", "window_posts_total")
+_OPS = (">=", ">", "<=", "<", "is")
+
+
+@dataclass(frozen=True)
+class Condition:
+    signal: str
+    op: str
+    threshold: float | bool
+
+    def holds(self, frame: pd.DataFrame) -> pd.Series:
+        """Vectorised over accounts; an unknown value never satisfies a condition."""
+        values = frame[self.signal]
+        if self.op == "is":
+            known = values.notna()
+            return (known & (values.astype(object) == bool(self.threshold))).astype(bool)
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        threshold = float(self.threshold)
+        result = {
+            ">=": numbers >= threshold,
+            ">": numbers > threshold,
+            "<=": numbers <= threshold,
+            "<": numbers < threshold,
+        }[self.op]
+        return (result & numbers.notna()).astype(bool)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One threshold on one signal, counting `weight` towards `stage` when it holds."""
+
+    name: str
+    condition: Condition
+    stage: int
+    weight: float
+    rationale: str
+    seed: str
+    also: tuple[Condition, ...] = ()
+    scope: str = "account"
+
+    @property
+    def signal(self) -> str:
+        return self.condition.signal
+
+    def holds(self, frame: pd.DataFrame) -> pd.Series:
+        mask = self.condition.holds(frame)
+        for extra in self.also:
+            mask &= extra.holds(frame)
+        return mask
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    bar: float
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules, stage bars and advice, as loaded from the package data (rules.toml, advice.toml)."""
+
+    rules: tuple[Rule, ...]
+    stages: Mapping[int, StageSpec]
+    min_window_posts: int
+    regression_seed: str
+    advice_next: Mapping[int, tuple[str, ...]]
+    advice_when: tuple[tuple[str, str], ...]
+
+    def by_name(self, name: str) -> Rule:
+        return next(r for r in self.rules if r.name == name)
+
+
+def _condition(raw: Mapping[str, Any], where: str) -> Condition:
+    op = str(raw["op"])
+    if op not in _OPS:
+        raise ValueError(f"{where}: unknown op {op!r}")
+    threshold = raw["threshold"]
+    if op == "is" and not isinstance(threshold, bool):
+        raise ValueError(f"{where}: op 'is' needs a true/false threshold")
+    return Condition(str(raw["signal"]), op, threshold)
+
+
+def parse_rules(rules_doc: Mapping[str, Any], advice_doc: Mapping[str, Any]) -> RuleSet:
+    """Validate the rule data: unknown signals, ops or stages are errors, not silent no-ops."""
+    known = set(SIGNALS) | set(BRAND_SIGNALS)
+    rules = []
+    for raw in rules_doc.get("rule", []):
+        name = str(raw["name"])
+        cond = _condition(raw, name)
+        also = tuple(_condition(a, name) for a in raw.get("also", []))
+        for c in (cond, *also):
+            if c.signal not in known:
+                raise ValueError(f"rule {name}: unknown signal {c.signal!r}")
+        stage = int(raw["stage"])
+        if not 0 <= stage <= 7:
+            raise ValueError(f"rule {name}: stage {stage} outside 0-7")
+        rules.append(
+            Rule(
+                name=name,
+                condition=cond,
+                stage=stage,
+                weight=float(raw["weight"]),
+                rationale=str(raw["rationale"]),
+                seed=str(raw["seed"]),
+                also=also,
+                scope=str(raw.get("scope", "account")),
+            )
+        )
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        raise ValueError("rule names must be unique")
+    stages = {
+        int(k): StageSpec(float(v["bar"]), tuple(v.get("requires", [])))
+        for k, v in rules_doc.get("stages", {}).items()
+    }
+    for stage, spec in stages.items():
+        for req in spec.requires:
+            if req not in names:
+                raise ValueError(f"stage {stage} requires unknown rule {req!r}")
+    settings = rules_doc.get("settings", {})
+    advice_next = {int(k): tuple(v["text"]) for k, v in advice_doc.get("next", {}).items()}
+    advice_when = tuple((str(w["rule"]), str(w["text"])) for w in advice_doc.get("when", []))
+    for rule_name, _ in advice_when:
+        if rule_name not in names:
+            raise ValueError(f"advice refers to unknown rule {rule_name!r}")
+    return RuleSet(
+        rules=tuple(rules),
+        stages=stages,
+        min_window_posts=int(settings.get("min_window_posts", 12)),
+        regression_seed=str(settings.get("regression_seed", "")),
+        advice_next=advice_next,
+        advice_when=advice_when,
+    )
+
+
+@cache
+def load_rules() -> RuleSet:
+    """The rules shipped in the package (analyser/data/rules.toml and advice.toml)."""
+    data = resources.files("analyser").joinpath("data")
+    rules_doc = tomllib.loads(data.joinpath("rules.toml").read_text("utf-8"))
+    advice_doc = tomllib.loads(data.joinpath("advice.toml").read_text("utf-8"))
+    return parse_rules(rules_doc, advice_doc)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Learned-free scoring state for a frame of accounts: which rules fired, stage per row."""
+
+    fired: pd.DataFrame  # bool, one column per rule
+    score: pd.DataFrame  # float, one column per stage 1-7
+    met: pd.DataFrame  # bool, one column per stage 1-7: bar reached and requirements fired
+    stage: pd.Series  # float: highest met stage, NaN when none
+
+
+def score_accounts(frame: pd.DataFrame, ruleset: RuleSet | None = None) -> Scores:
+    """Fire every account-scope rule over every account at once and pick each one's stage.
+
+    An account sits at the highest stage whose weights reach the stage's bar with its required
+    rules fired: the stages are a ladder, and an account that collaborates also broadcasts.
+    """
+    ruleset = ruleset or load_rules()
+    account_rules = [r for r in ruleset.rules if r.scope == "account"]
+    fired = pd.DataFrame({r.name: r.holds(frame) for r in account_rules}, index=frame.index)
+    stages = range(1, 8)
+    score = pd.DataFrame(0.0, index=frame.index, columns=list(stages))
+    for rule in account_rules:
+        if rule.stage in score.columns:
+            score[rule.stage] += fired[rule.name].astype(float) * rule.weight
+    met = pd.DataFrame(False, index=frame.index, columns=list(stages))
+    for s in stages:
+        spec = ruleset.stages.get(s, StageSpec(1.0))
+        ok = score[s] >= spec.bar - 1e-9
+        for req in spec.requires:
+            ok &= fired[req]
+        met[s] = ok
+    levels = np.where(met.to_numpy(), np.arange(1, 8), 0).max(axis=1) if len(met) else []
+    stage = pd.Series(levels, index=frame.index, dtype="float64").replace(0.0, np.nan)
+    return Scores(fired, score, met, stage)
+
+
+def assess(
+    brand: str,
+    snapshots: Sequence[AccountSnapshot],
+    *,
+    as_of: datetime,
+    window_days: int = 365,
+) -> BrandReport:
+    """The stage of one organisation across all its accounts and platforms.
+
+    >>> from datetime import UTC
+    >>> assess("Nobody", [], as_of=datetime(2026, 11, 1, tzinfo=UTC)).stage
+    0
+    """
+    return assess_many([(brand, snapshots)], as_of=as_of, window_days=window_days)[0]
+
+
+def assess_many(
+    brands: Sequence[tuple[str, Sequence[AccountSnapshot]]],
+    *,
+    as_of: datetime,
+    window_days: int = 365,
+) -> list[BrandReport]:
+    """Assess many brands with the features computed once, over all their accounts together."""
+    ruleset = load_rules()
+    flat: list[AccountSnapshot] = []
+    owner: list[int] = []
+    for b, (_, snaps) in enumerate(brands):
+        flat.extend(snaps)
+        owner.extend([b] * len(snaps))
+    now = compute_features(flat, as_of=as_of, window_days=window_days)
+    past = compute_features(
+        flat, as_of=as_of - timedelta(days=window_days), window_days=window_days
+    )
+    scores = score_accounts(now, ruleset) if flat else None
+    past_scores = score_accounts(past, ruleset) if flat else None
+    owners = np.asarray(owner, dtype="int64")
+    reports = []
+    for b, (name, snaps) in enumerate(brands):
+        rows = np.flatnonzero(owners == b)
+        reports.append(
+            _brand_report(
+                name,
+                list(snaps),
+                now.iloc[rows] if len(rows) else now.iloc[0:0],
+                past.iloc[rows] if len(rows) else past.iloc[0:0],
+                scores,
+                past_scores,
+                ruleset,
+                as_of=as_of,
+                window_days=window_days,
+            )
+        )
+    return reports
+
+
+def _value(raw: object) -> SignalValue:
+    """A JSON-friendly signal value: NaN becomes None, floats are rounded for reading."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool | np.bool_):
+        return bool(raw)
+    if isinstance(raw, int | np.integer):
+        return int(raw)
+    if isinstance(raw, float | np.floating):
+        if math.isnan(raw):
+            return None
+        value = float(raw)
+        return int(value) if value.is_integer() and abs(value) < 1e15 else round(value, 4)
+    if isinstance(raw, str):
+        return raw
+    return None
+
+
+def _num(raw: object) -> float:
+    """A pandas scalar as a float (NaN for missing)."""
+    return float(cast(float, raw)) if raw is not None else math.nan
+
+
+def _examples(row: pd.Series, signal: str) -> tuple[str, ...]:
+    column = EXAMPLE_COLUMNS.get(signal)
+    if column is None or column not in row.index:
+        return ()
+    refs = row[column]
+    return tuple(str(r) for r in refs) if isinstance(refs, tuple) else ()
+
+
+def _account_evidence(row: pd.Series, idx: int, scores: Scores, ruleset: RuleSet) -> list[Evidence]:
+    """Fired rules of this account, leaving out stages whose required rules did not fire."""
+    out = []
+    for rule in ruleset.rules:
+        if rule.scope != "account" or not bool(scores.fired.at[idx, rule.name]):
+            continue
+        spec = ruleset.stages.get(rule.stage, StageSpec(1.0))
+        if any(not bool(scores.fired.at[idx, req]) for req in spec.requires):
+            continue
+        if rule.weight < 0 and _num(scores.score.at[idx, rule.stage]) <= 0:
+            continue
+        out.append(
+            Evidence(
+                signal=rule.signal,
+                value=_value(row[rule.signal]),
+                rule=rule.name,
+                stage=rule.stage,
+                weight=rule.weight,
+                platform=Platform(row["platform"]),
+                handle=str(row["handle"]),
+                rationale=f"{rule.rationale} Seed: “{rule.seed}”",
+                examples=_examples(row, rule.signal),
+            )
+        )
+    return out
+
+
+def _brand_report(
+    brand: str,
+    snaps: list[AccountSnapshot],
+    now: pd.DataFrame,
+    past: pd.DataFrame,
+    scores: Scores | None,
+    past_scores: Scores | None,
+    ruleset: RuleSet,
+    *,
+    as_of: datetime,
+    window_days: int,
+) -> BrandReport:
+    results: list[AccountResult] = []
+    evidence: list[Evidence] = []
+    notes: list[str] = []
+    candidates: list[tuple[int, float]] = []  # (stage, score)
+    active_platforms: set[str] = set()
+    fired_rules: set[str] = set()
+    for snap, (idx, row) in zip(snaps, now.iterrows(), strict=True):
+        assert scores is not None
+        i = int(str(idx))
+        status = AccountStatus(row["status"])
+        stage_f = _num(scores.stage.at[i])
+        stage = None if math.isnan(stage_f) else int(stage_f)
+        acc_evidence = _account_evidence(row, i, scores, ruleset)
+        fired_rules.update(e.rule for e in acc_evidence)
+        if stage is not None:
+            candidates.append((stage, _num(scores.score.at[i, stage])))
+        shown_stage = stage if status in (AccountStatus.FOUND, AccountStatus.PROTECTED) else None
+        if status is AccountStatus.FOUND and (row["posts_window"] or 0) > 0:
+            active_platforms.add(str(row["platform"]))
+        notes.extend(_account_notes(snap, row, status))
+        evidence.extend(acc_evidence)
+        results.append(
+            AccountResult(
+                platform=snap.account.platform,
+                handle=snap.account.handle,
+                status=status,
+                status_detail=snap.account.status_detail,
+                display_name=snap.account.display_name,
+                url=snap.account.url,
+                stage=shown_stage,
+                stage_name=STAGE_NAMES[shown_stage] if shown_stage is not None else None,
+                signals={s: _value(row[s]) for s in SIGNALS if s in row.index},
+                evidence=tuple(acc_evidence),
+                requests=snap.requests,
+                quota_units=snap.quota_units,
+                post_reads=snap.post_reads,
+            )
+        )
+
+    found = int((now["status"] == AccountStatus.FOUND.value).sum()) if len(now) else 0
+    unreadable = int((now["status"] == AccountStatus.ERROR.value).sum()) if len(now) else 0
+    window_posts = int(now["posts_window"].fillna(0).sum()) if len(now) else 0
+    brand_frame = pd.DataFrame(
+        {
+            "accounts_found": [found],
+            "accounts_unreadable": [unreadable],
+            "window_posts_total": [window_posts],
+        }
+    )
+    for rule in ruleset.rules:
+        if rule.scope == "brand" and bool(rule.holds(brand_frame).iloc[0]):
+            fired_rules.add(rule.name)
+            candidates.append((rule.stage, rule.weight))
+            evidence.append(
+                Evidence(
+                    signal=rule.signal,
+                    value=_value(brand_frame[rule.signal].iloc[0]),
+                    rule=rule.name,
+                    stage=rule.stage,
+                    weight=rule.weight,
+                    rationale=f"{rule.rationale} Seed: “{rule.seed}”",
+                )
+            )
+
+    stage, top_score = max(candidates) if candidates else (0, 0.0)
+    regressed_from = None
+    if past_scores is not None and len(past) and stage >= 3:
+        past_found = past["status"] == AccountStatus.FOUND.value
+        past_stages = past_scores.stage.loc[past.index][past_found & (past["posts_window"] > 0)]
+        if past_stages.notna().any() and int(past_stages.max()) > stage:
+            regressed_from = int(past_stages.max())
+            evidence.append(
+                Evidence(
+                    signal="past_stage",
+                    value=regressed_from,
+                    rule="regressed",
+                    stage=stage,
+                    weight=0.0,
+                    rationale=(
+                        f"The {window_days} days before the window showed stage "
+                        f"{regressed_from}; the recent window shows stage {stage}. "
+                        f"Seed: “{ruleset.regression_seed}”"
+                    ),
+                )
+            )
+            notes.append(
+                f"regressed: stage {regressed_from} in the previous {window_days} days, "
+                f"stage {stage} now"
+            )
+
+    single_platform = len(active_platforms) <= 1
+    insufficient = window_posts < ruleset.min_window_posts or (
+        single_platform and stage >= 3 and window_posts < 2 * ruleset.min_window_posts
+    )
+    if stage <= 2:
+        insufficient = True
+        stage_range: tuple[int, int] | None = (0, 2)
+    elif insufficient:
+        stage_range = (max(0, stage - 1), min(7, stage + 2))
+    else:
+        stage_range = None
+    confidence = _confidence(
+        stage, top_score, ruleset, window_posts, active_platforms, insufficient
+    )
+
+    evidence.sort(key=lambda e: (-e.stage, -e.weight, e.platform or "", e.handle or ""))
+    advice = list(ruleset.advice_next.get(stage, ()))
+    for rule_name, text in ruleset.advice_when:
+        if rule_name in fired_rules and text not in advice:
+            advice.append(text)
+    return BrandReport(
+        brand=brand,
+        as_of=as_of,
+        stage=stage,
+        stage_name=STAGE_NAMES[stage],
+        confidence=confidence,
+        insufficient_evidence=insufficient,
+        stage_range=stage_range,
+        regressed_from=regressed_from,
+        platforms=tuple(results),
+        evidence=tuple(evidence),
+        advice=tuple(advice),
+        coverage=_coverage(snaps, as_of),
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _confidence(
+    stage: int,
+    score: float,
+    ruleset: RuleSet,
+    window_posts: int,
+    platforms: set[str],
+    insufficient: bool,
+) -> float:
+    """More posts, a clearer margin over the stage's bar and more platforms: more confidence.
+
+    Stages 0-2 are inferred from absence, so they never claim more than 0.45.
+    """
+    if stage <= 2:
+        return 0.45 if stage > 0 else 0.35
+    amount = min(1.0, math.log1p(window_posts) / math.log1p(60))
+    bar = ruleset.stages.get(stage, StageSpec(1.0)).bar
+    strength = min(1.0, score / (1.5 * bar)) if bar > 0 else 1.0
+    breadth = 1.0 if len(platforms) >= 2 else 0.5
+    value = 0.2 + 0.45 * amount + 0.2 * strength + 0.1 * breadth
+    if insufficient:
+        value = min(value, 0.4)
+    return round(min(0.95, max(0.05, value)), 2)
+
+
+def _account_notes(snap: AccountSnapshot, row: pd.Series, status: AccountStatus) -> list[str]:
+    where = f"{snap.account.platform.value}:{snap.account.handle}"
+    notes = []
+    if status in (AccountStatus.NOT_FOUND, AccountStatus.SUSPENDED):
+        campaign = bool(row.get("missing_campaign_named"))
+        tail = " (a campaign-named account: deleted after the campaign?)" if campaign else ""
+        notes.append(f"{where} {status.value}{tail}")
+    elif status is AccountStatus.PROTECTED:
+        notes.append(f"{where} is protected: its posts are not public")
+    elif status is AccountStatus.ERROR:
+        detail = f": {snap.account.status_detail}" if snap.account.status_detail else ""
+        notes.append(f"{where} could not be read{detail}")
+    elif bool(row.get("abandoned_after_burst")):
+        notes.append(f"{where} went silent after a short burst of activity")
+    notes.extend(f"{where}: {n}" for n in snap.notes)
+    return notes
+
+
+def _coverage(snaps: Sequence[AccountSnapshot], as_of: datetime) -> Coverage:
+    dates = [p.created_at for s in snaps for p in s.posts if p.created_at <= as_of]
+    return Coverage(
+        accounts=len(snaps),
+        posts_analysed=len(dates),
+        date_from=min(dates) if dates else None,
+        date_to=max(dates) if dates else None,
+        requests=sum(s.requests for s in snaps),
+        quota_units=sum(s.quota_units for s in snaps),
+        post_reads=sum(s.post_reads for s in snaps),
+    )
+
+
+def _fmt(value: SignalValue) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "unknown" if value is None else str(value)
+
+
+def explain(report: BrandReport) -> list[str]:
+    """Human lines: the verdict, every rule that fired with its values, and example posts."""
+    head = f"{report.brand}: stage {report.stage} ({report.stage_name}), "
+    head += f"confidence {report.confidence:.2f}"
+    if report.insufficient_evidence and report.stage_range is not None:
+        low, high = report.stage_range
+        head += f"; insufficient evidence: stages {low}-{high} are possible"
+    if report.regressed_from is not None:
+        head += f"; regressed from stage {report.regressed_from}"
+    lines = [head]
+    for acc in report.platforms:
+        stage = f"stage {acc.stage}" if acc.stage is not None else "no stage"
+        lines.append(f"  {acc.platform.value}:{acc.handle} [{acc.status.value}] {stage}")
+    lines.append("Rules that fired:")
+    if not report.evidence:
+        lines.append("  (none)")
+    for ev in report.evidence:
+        where = f" on {ev.platform.value}:{ev.handle}" if ev.platform and ev.handle else ""
+        sign = "+" if ev.weight >= 0 else ""
+        lines.append(
+            f"  stage {ev.stage} {sign}{ev.weight:g} {ev.rule}: {ev.signal} = {_fmt(ev.value)}"
+            f"{where}. {ev.rationale}"
+        )
+        if ev.examples:
+            lines.append(f"    e.g. {', '.join(ev.examples)}")
+    if report.advice:
+        lines.append("Next steps:")
+        lines.extend(f"  - {a}" for a in report.advice)
+    if report.notes:
+        lines.append("Notes:")
+        lines.extend(f"  - {n}" for n in report.notes)
+    return lines
