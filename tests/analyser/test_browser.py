@@ -22,7 +22,10 @@ import pytest
 from analyser.report_html import render_html
 from tests.analyser.test_report_html import batch_items, one_brand
 
-CHROMIUM = os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("UPTAKE_TEST_CHROMIUM", "/usr/bin/chromium")
+# .ci/run sets this: there a missing browser is a failure, not a skip.
+REQUIRED = os.environ.get("UPTAKE_TEST_REQUIRE_CHROMIUM") == "1"
+PRESENT = os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 # Not a timing assertion: a ceiling so a wedged browser fails the test instead of hanging CI.
 DEADLINE_S = 60.0
@@ -30,9 +33,9 @@ DEADLINE_S = 60.0
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)),
+        not PRESENT and not REQUIRED,
         reason=f"headless Chromium not found at {CHROMIUM}: `apt-get install chromium` "
-        "(.ci/run installs it), or set UPTAKE_CHROMIUM",
+        "(.ci/run installs it), or set UPTAKE_TEST_CHROMIUM to its path",
     ),
 ]
 
@@ -197,6 +200,8 @@ class Page:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
+    if not PRESENT:
+        pytest.fail(f"UPTAKE_TEST_REQUIRE_CHROMIUM is set but {CHROMIUM} is missing")
     instance = Browser(tmp_path / "chromium-profile")
     try:
         yield instance
