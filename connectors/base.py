@@ -146,7 +146,8 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, gate: Gate | No
                 minutes = math.ceil(exc.retry_after / 60)
                 raise RateLimitError(
                     f"{exc.message} (the limit resets in about {minutes} min, longer than the "
-                    f"{policy.max_rate_limit_wait_s:.0f} s we wait; try again later)"
+                    f"{policy.max_rate_limit_wait_s:.0f} s we wait; try again later)",
+                    retry_after=exc.retry_after,  # keeps the retry predicate from retrying it
                 ) from None
             raise
 
