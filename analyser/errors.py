@@ -112,7 +112,11 @@ class FixtureMissingError(UptakeError):
 _SECRETS: set[str] = set()
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9%._~+/=-]+"),
-    re.compile(r"(?i)((?:access_token|key|api_key|token|client_secret)=)[^&\s\"']+"),
+    # Whole parameter names only: pageToken= and pagination_token= are paging cursors, and
+    # redacting them would break replay matching.
+    re.compile(
+        r"(?i)(?<![A-Za-z0-9_])((?:access_token|key|api_key|token|client_secret)=)[^&\s\"']+"
+    ),
 ]
 
 
