@@ -329,6 +329,7 @@ class FacebookConnector:
         posts: list[Post] = []
         samples: list[ThreadSample] = []
         skipped = 0
+        seen: set[str] = set()
         if max_posts <= 0:
             return posts, samples, skipped
         path = f"/{self._version}/{page_id}/posts"
@@ -355,6 +356,9 @@ class FacebookConnector:
                     skipped += 1
                     continue
                 post, sample = parsed
+                if post.id in seen:  # time-based paging can hand the same post out twice
+                    continue
+                seen.add(post.id)
                 if since is not None and post.created_at < since:
                     reached_since = True
                     continue
@@ -498,7 +502,8 @@ def _post(item: Any, page_id: str, comment_sample: int) -> tuple[Post, ThreadSam
         # Graph omits `shares` both for none and when it will not say; its reference does not
         # define absence as zero, so an absent count stays unknown.
         reposts=_count(shares.get("count")) if isinstance(shares, dict) else None,
-        replies=_count(summary.get("total_count")),
+        # `comments.count` is the older shape of the same total, still seen in recordings.
+        replies=_count(summary.get("total_count", comments.get("count") if comments else None)),
         reply_policy=policy,
     )
     sample = None
