@@ -390,18 +390,16 @@ class FacebookConnector:
         if not isinstance(next_url, str) or not next_url:
             return None
         same_host = _same_origin(next_url, str(self._client.base_url))
-        if not same_host:
-            notes.append(
-                f"Graph's paging.next named another host ({urlsplit(next_url).hostname}); "
-                "it was not contacted"
-            )
         base = {k: v for k, v in params.items() if k not in _PAGING_KEYS}
         cursors = paging.get("cursors")
         after = cursors.get("after") if isinstance(cursors, dict) else None
         if isinstance(after, str) and after:
             return {**base, "after": after}
         if not same_host:
-            notes.append("paging stopped: no cursor to follow against the configured host")
+            notes.append(
+                f"paging stopped: Graph's paging.next named another host "
+                f"({urlsplit(next_url).hostname}), which was not contacted, and gave no cursor"
+            )
             return None
         query = dict(parse_qsl(urlsplit(next_url).query, keep_blank_values=True))
         paging_params = {k: query[k] for k in _PAGING_KEYS if query.get(k)}

@@ -342,7 +342,7 @@ def test_a_foreign_paging_next_is_never_contacted_but_the_cursor_is_followed_at_
     assert not evil.called
     assert home.call_count == 2
     assert home.calls[1].request.url.params["after"] == "C1"
-    assert any("collector.evil.example" in n and "not contacted" in n for n in got.notes)
+    assert len(got.posts) == 100
 
 
 def test_a_foreign_paging_next_without_cursor_stops_paging(settings: Settings) -> None:
@@ -357,7 +357,7 @@ def test_a_foreign_paging_next_without_cursor_stops_paging(settings: Settings) -
         got = live(settings).fetch(fb(), max_posts=300)
     assert posts.call_count == 1
     assert len(got.posts) == 100
-    assert any("paging stopped" in n for n in got.notes)
+    assert any("paging stopped" in n and "evil.example" in n for n in got.notes)
 
 
 def test_same_host_time_paging_is_followed_without_the_echoed_token(
