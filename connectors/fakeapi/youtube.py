@@ -180,6 +180,14 @@ class Fake:
         self.units_spent = 0
         self.calls: dict[str, int] = dict.fromkeys(COSTS, 0)
 
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """The Fake alone as a Handler (for Seam.handled_by and serve): other paths get a 404."""
+        response = self.handle(request)
+        if response is None:
+            message = f"The requested URL {request.path} was not found on this server."
+            return HttpResponse.json(404, error_body(404, message, "notFound", "global"))
+        return response
+
     def handle(self, request: HttpRequest) -> HttpResponse | None:
         match = _ROUTE.search(request.path)
         if match is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -517,7 +518,7 @@ def test_connector_never_asks_without_a_key_when_live() -> None:
 @pytest.fixture
 def local_youtube(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fake, Settings]]:
     fake = Fake([_snapshot(60, skipped=1)], api_keys={FAKE_YOUTUBE_KEY})
-    with serve(lambda r: fake.handle(r) or HttpResponse(404)) as base_url:
+    with serve(fake) as base_url:
         monkeypatch.setenv("UPTAKE_YOUTUBE_BASE_URL", base_url)
         monkeypatch.setenv("UPTAKE_YOUTUBE_API_KEY", FAKE_YOUTUBE_KEY)
         monkeypatch.setenv("UPTAKE_YOUTUBE_COMMENT_SAMPLE", "2")
@@ -559,3 +560,29 @@ def test_recorded_cassette_holds_no_key_and_replays_offline(
     ).fetch(parse_handle("youtube", "@harbour"), max_posts=100)
     assert _comparable(replayed) == _comparable(recorded)
     assert replayed.quota_units == recorded.quota_units
+
+
+# -- the simulated API itself, and the benchmark -----------------------------------------------
+
+
+def test_fake_ignores_other_platforms_and_answers_unknown_youtube_paths_404() -> None:
+    fake = Fake([_snapshot(1)])
+    assert fake.handle(HttpRequest("GET", "http://x/2/users/by/username/h")) is None
+    assert fake.handle(HttpRequest("GET", "http://x/youtube/v3/search?key=k&q=x")) is None
+    assert fake(HttpRequest("GET", "http://x/youtube/v3/search?key=k&q=x")).status == 404
+    assert fake.units_spent == 0
+
+
+def test_benchmark_reports_the_floor_for_every_size() -> None:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "youtube_quota.py"
+    spec = importlib.util.spec_from_file_location("youtube_quota", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.run([50, 51, 120], comment_sample=4)
+    assert [(n, floor, units, charged) for n, floor, units, charged, _s, _p in rows] == [
+        (50, 3, 3, 3),
+        (51, 5, 5, 5),
+        (120, 7, 7, 7),
+    ]
+    assert all(sample == 4 and planned == units + 4 for _n, _f, units, _c, sample, planned in rows)
