@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from analyser.history import transitions
 from analyser.models import (
     STAGE_NAMES,
     AccountSnapshot,
@@ -421,16 +422,15 @@ def history_chart(history: Sequence[tuple[datetime, BrandReport]], key: str) -> 
     ys = [report.stage for _, report in runs]
     ax.step(xs, ys, where="post", color="#0072B2", linewidth=2)
     ax.scatter(xs, ys, color="#0072B2", s=18, zorder=3)
-    for (when, report), (_, before) in zip(runs[1:], runs[:-1], strict=True):
-        if report.stage != before.stage:
-            ax.annotate(
-                f"{before.stage} -> {report.stage}",
-                (_num(when), report.stage),
-                textcoords="offset points",
-                xytext=(4, 6),
-                fontsize=8,
-                color=OUTLIER_COLOUR,
-            )
+    for change in transitions(runs):
+        ax.annotate(
+            f"{change.before} -> {change.after}",
+            (_num(change.at), change.after),
+            textcoords="offset points",
+            xytext=(4, 6),
+            fontsize=8,
+            color=OUTLIER_COLOUR,
+        )
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(_date_format("%b %Y"))
     fig.autofmt_xdate()

@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 import click
 
+from analyser.batch_cli import batch_command
 from analyser.config import Settings, load_settings
 from analyser.errors import BadInputError, ExitCode, UptakeError, redact
 from analyser.handles import Handle, parse_handle
+from analyser.history import history_command
 from analyser.models import Platform, report_json_schema
 from analyser.pipeline import (
     BrandAnalysis,
@@ -274,6 +276,10 @@ def demo(fmt: str, report_path: Path) -> None:
 def schema() -> None:
     """Print the JSON Schema of the `analyse --format json` document."""
     click.echo(json.dumps(report_json_schema(), indent=2))
+
+
+main.add_command(history_command)
+main.add_command(batch_command)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

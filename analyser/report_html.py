@@ -285,6 +285,11 @@ def _figure(svg: str, name: str, caption: str) -> str:
 
 
 def _charts(key: str, snapshots: Sequence[AccountSnapshot]) -> str:
+    if not snapshots:  # e.g. `uptake history --format html`: stored reports keep no posts
+        return (
+            '<h3>Activity</h3><p class="muted">Activity charts need the fetched posts: run '
+            "<code>uptake analyse --format html</code> for them.</p>"
+        )
     figures = [
         _figure(
             charts.posting_chart(snapshots, f"{key}-posting"),
