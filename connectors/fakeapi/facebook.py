@@ -201,7 +201,7 @@ def _render_comments(
                 # What Graph returns to apps that do not manage the page: no id, no author.
                 data.append({"created_time": at, "message": f"Comment {i + 1}", "comment_count": 0})
                 continue
-            answered = i < sample.threads_answered
+            answered = _answered(i, sample.threads_answered, sample.threads_seen)
             comment: dict[str, Any] = {
                 "id": f"{post.id}_{9000 + i}",
                 "from": {"name": f"Community member {i + 1}", "id": str(7_000_000_000 + i)},
@@ -233,6 +233,14 @@ def _render_comments(
             summary["can_comment"] = True
         result["summary"] = summary
     return result
+
+
+def _answered(i: int, answered: int, seen: int) -> bool:
+    """Whether thread i is one the page answered, with the answered threads spread evenly, so a
+    connector reading only the first few threads still sees the page's true answer rate."""
+    if seen <= 0:
+        return False
+    return (i + 1) * answered // seen > i * answered // seen
 
 
 def _top_fields(fields: str) -> dict[str, str]:

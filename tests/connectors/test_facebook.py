@@ -588,3 +588,14 @@ def test_low_usage_does_not_slow_anything(settings: Settings, respx_mock: respx.
 def test_usage_headers(headers: dict[str, str], pct: float | None, regain: float | None) -> None:
     usage = parse_usage(headers)
     assert (usage.max_pct, usage.regain_s) == (pct, regain)
+
+
+def test_a_smaller_comment_sample_keeps_the_page_answer_rate(settings: Settings) -> None:
+    truth = make_snapshot(1)
+    post = truth.posts[0].model_copy(update={"replies": 40})
+    many = ThreadSample(post_id=post.id, threads_seen=25, threads_answered=5)
+    truth = truth.model_copy(update={"posts": (post,), "thread_samples": (many,)})
+    got = over_fake(truth, settings)[0].fetch(fb(), max_posts=1)  # reads 10 comments a post
+    assert got.thread_samples == (
+        ThreadSample(post_id=post.id, threads_seen=10, threads_answered=2),
+    )
