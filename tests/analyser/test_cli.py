@@ -76,7 +76,7 @@ def test_live_without_credential_names_the_variable(
 
 
 def test_offline_without_recording_exits_6(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["analyse", "--name", "B", "--twitter", "nobodyrecordedthis", "--offline"])
+    code = run(["analyse", "--name", "B", "--twitter", "norecording1", "--offline"])
     assert code == ExitCode.FIXTURE
     assert "uptake record" in _one_line_error(capsys.readouterr().err)
 
