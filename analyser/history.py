@@ -34,6 +34,15 @@ KEY_SIGNALS: tuple[str, ...] = (
     "closed_share",
     "call_for_input_share",
 )
+# Short headings keep the terminal table within ~110 columns (signals: analyser/features.py).
+_HEADINGS = {
+    "posts_per_week": "posts/wk",
+    "broadcast_ratio": "broadcast",
+    "reply_rate": "replies",
+    "response_rate": "answered",
+    "closed_share": "closed",
+    "call_for_input_share": "asks",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Run = tuple[datetime, BrandReport]
@@ -97,7 +106,7 @@ def render_history_text(brand: str, runs: Sequence[Run]) -> str:
     ordered = sorted(runs, key=lambda run: run[0])
     name = _clean(ordered[-1][1].brand if ordered else brand)
     lines = [f"{name}: {len(ordered)} stored run(s)", ""]
-    header = ["run (UTC)", "stage", "conf", "posts", *KEY_SIGNALS]
+    header = ["run (UTC)", "stage", "conf", "posts", *(_HEADINGS[s] for s in KEY_SIGNALS)]
     rows = [
         [
             f"{when:%Y-%m-%d %H:%M}",
