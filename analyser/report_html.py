@@ -249,16 +249,20 @@ def _signals_list(signals: Mapping[str, SignalValue]) -> str:
     return f'<ul class="signals">{items}</ul>'
 
 
-def _account_row(result: AccountResult) -> str:
+def _account_row(result: AccountResult, about: str | None) -> str:
     status = result.status.value.replace("_", " ")
     if result.status_detail:
         status += f" ({result.status_detail})"
     stage = "—" if result.stage is None else f"{result.stage} {result.stage_name or ''}".strip()
+    bio = ""
+    if about:
+        short = about if len(about) <= 160 else about[:159] + "…"
+        bio = f'<br><span class="muted">{_e(short)}</span>'
     return (
         "<tr>"
         f"<td>{_e(PLATFORM_LABELS[result.platform])}</td>"
         f"<td>{_link(result.url, '@' + result.handle)}</td>"
-        f"<td>{_e(result.display_name or '—')}</td>"
+        f"<td>{_e(result.display_name or '—')}{bio}</td>"
         f"<td>{_e(status)}</td>"
         f"<td>{_e(stage)}</td>"
         f"<td>{_signals_list(result.signals)}</td>"
@@ -266,14 +270,19 @@ def _account_row(result: AccountResult) -> str:
     )
 
 
-def _accounts_table(report: BrandReport) -> str:
+def _accounts_table(report: BrandReport, snapshots: Sequence[AccountSnapshot]) -> str:
     if not report.platforms:
         return '<p class="muted">No accounts were given for this brand.</p>'
+    # The profile description lives on the snapshot; matched by platform and handle.
+    about = {
+        (s.account.platform, s.account.handle.casefold()): s.account.description for s in snapshots
+    }
+    rows = "".join(
+        _account_row(r, about.get((r.platform, r.handle.casefold()))) for r in report.platforms
+    )
     return (
         "<table><thead><tr><th>Platform</th><th>Handle</th><th>Name</th><th>Status</th>"
-        "<th>Stage</th><th>Signals</th></tr></thead><tbody>"
-        + "".join(_account_row(r) for r in report.platforms)
-        + "</tbody></table>"
+        "<th>Stage</th><th>Signals</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
 
 
@@ -370,7 +379,7 @@ def _brand_section(
         f"{_evidence_table(report, index)}"
         f"{_example_posts(report, index)}"
         "<h3>Accounts</h3>"
-        f"{_accounts_table(report)}"
+        f"{_accounts_table(report, snapshots)}"
         f"{_charts(key, snapshots)}"
         f"{_history(key, runs)}"
         f"{_coverage(report)}"

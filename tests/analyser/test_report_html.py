@@ -81,7 +81,7 @@ def make_snapshot(
             status=AccountStatus.FOUND,
             display_name=display_name,
             url=f"https://example.test/{platform.value}/{handle}",
-            description=f"About {display_name}",
+            description=f"About {display_name}: {text}",
             followers=1200,
         ),
         posts=tuple(items),
@@ -145,10 +145,13 @@ def make_report(
 
 
 def one_brand(
-    brand: str = "Acme", text: str = "Our new product is out", name: str = "Acme"
+    brand: str = "Acme",
+    text: str = "Our new product is out",
+    name: str = "Acme",
+    handle: str = "acme",
 ) -> tuple[BrandReport, tuple[AccountSnapshot, ...]]:
     snaps = (
-        make_snapshot(Platform.TWITTER, "acme", text=text, display_name=name, viral_every=9),
+        make_snapshot(Platform.TWITTER, handle, text=text, display_name=name, viral_every=9),
         make_snapshot(Platform.YOUTUBE, "acmevideo", text=text, comments_off_every=2),
         make_snapshot(Platform.FACEBOOK, "acmepage", text=text, display_name=name, answered=None),
     )
@@ -207,6 +210,7 @@ def test_single_brand_has_ladder_evidence_advice_and_four_charts() -> None:
     charts_drawn = [a["data-chart"] for t, a in doc.elements if t == "figure"]
     assert charts_drawn == ["posting", "engagement", "comments-disabled", "response-rate"]
     assert "Answer the questions under your posts" in page
+    assert "About Acme: Our new product is out" in page  # the profile description, per account
     # The evidence cites a post id: the example post appears with its text and link.
     example_ids = [a["data-post-id"] for t, a in doc.elements if t == "li" and "data-post-id" in a]
     assert example_ids == ["twitter-acme-0", "twitter-acme-1"]
@@ -241,12 +245,13 @@ def test_csp_pins_the_one_script_by_hash() -> None:
     assert "unsafe-inline" not in csp.split("script-src")[1]
 
 
-@pytest.mark.parametrize("where", ["brand", "post", "page_name"])
+@pytest.mark.parametrize("where", ["brand", "post_and_description", "page_name", "handle"])
 def test_hostile_text_stays_text(where: str) -> None:
     report, snaps = one_brand(
         brand=HOSTILE if where == "brand" else "Acme",
-        text=HOSTILE if where == "post" else "fine",
+        text=HOSTILE if where == "post_and_description" else "fine",
         name=HOSTILE if where == "page_name" else "Acme",
+        handle=HOSTILE if where == "handle" else "acme",
     )
     other, other_snaps = one_brand(brand="Other")
     page = render_html([(report, snaps), (other, other_snaps)])
