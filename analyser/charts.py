@@ -13,11 +13,7 @@ from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 import matplotlib
-
-matplotlib.use("Agg")  # no display: reports are rendered in CLIs, batch jobs and CI
-
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -197,7 +193,9 @@ def _date_format(pattern: str) -> mdates.DateFormatter:
 
 
 def _new_figure(width: float, height: float) -> tuple[Figure, Axes]:
-    fig, ax = plt.subplots(figsize=(width, height), dpi=96)
+    # Figure without pyplot: no global figure registry, no GUI backend, safe beside threads.
+    fig = Figure(figsize=(width, height), dpi=96)
+    ax = fig.subplots()
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
     ax.grid(axis="y", color="#e3e3e3", linewidth=0.8)
@@ -206,15 +204,12 @@ def _new_figure(width: float, height: float) -> tuple[Figure, Axes]:
 
 
 def _to_svg(fig: Figure, key: str) -> str:
-    """Serialise, close the figure, and return checked SVG markup for inline embedding."""
+    """Serialise the figure and return checked SVG markup for inline embedding."""
     buffer = io.StringIO()
-    try:
-        # Text stays text (small, selectable, checkable); the salt gives deterministic ids that
-        # still differ between the charts of one page.
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):
-            fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    finally:
-        plt.close(fig)
+    # Text stays text (small, selectable, checkable); the salt gives deterministic ids that
+    # still differ between the charts of one page.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return _scope_ids(sanitize_svg(buffer.getvalue()), key)
 
 
