@@ -255,7 +255,9 @@ def sanitize_svg(svg: str) -> str:
 def _empty_chart(message: str, key: str) -> str:
     fig, ax = _new_figure(6.4, 1.2)
     ax.axis("off")
-    ax.text(0.5, 0.5, _label(message), ha="center", va="center", color="#666666")
+    # Our own words, never data: no shortening, only `$` kept away from mathtext.
+    text = message.replace("$", r"\$")
+    ax.text(0.5, 0.5, text, ha="center", va="center", color="#666666")
     return _to_svg(fig, key)
 
 

@@ -11,6 +11,7 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from analyser import charts
+from analyser.history import KEY_SIGNALS
 from analyser.models import (
     STAGE_NAMES,
     AccountResult,
@@ -50,7 +51,8 @@ PLATFORM_LABELS: dict[Platform, str] = {
 }
 
 _EXCERPT_CHARS = 280
-_MAX_EXAMPLE_POSTS = 12
+_MAX_EXAMPLE_POSTS = 6
+_EVIDENCE_SHOWN = 8
 
 History = Mapping[str, Sequence[tuple[datetime, BrandReport]]]
 
@@ -164,15 +166,15 @@ def _example_ref(example: str, index: Mapping[str, tuple[AccountSnapshot, Post]]
     found = index.get(example)
     if found is not None:
         _, post = found
-        return _link(post.url, f"post {post.id}")
+        return _link(post.url, f"post of {_date(post.created_at)}")
     return _link(example, example)
 
 
-def _evidence_table(report: BrandReport, index: Mapping[str, tuple[AccountSnapshot, Post]]) -> str:
-    if not report.evidence:
-        return '<p class="muted">No rule fired: there is nothing public to judge by.</p>'
+def _evidence_rows(
+    evidence: Sequence[Evidence], index: Mapping[str, tuple[AccountSnapshot, Post]]
+) -> str:
     rows = []
-    for ev in sorted(report.evidence, key=lambda item: (-item.weight, -item.stage)):
+    for ev in evidence:
         examples = ", ".join(_example_ref(x, index) for x in ev.examples) or "—"
         rows.append(
             "<tr>"
@@ -189,6 +191,23 @@ def _evidence_table(report: BrandReport, index: Mapping[str, tuple[AccountSnapsh
         '<th class="num">Points to stage</th><th>Where</th><th>Why it matters</th>'
         "<th>Examples</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
+
+
+def _evidence_table(report: BrandReport, index: Mapping[str, tuple[AccountSnapshot, Post]]) -> str:
+    """The rules behind the verdict first, strongest first; the rest folded away (no script)."""
+    if not report.evidence:
+        return '<p class="muted">No rule fired: there is nothing public to judge by.</p>'
+    ordered = sorted(
+        report.evidence, key=lambda ev: (ev.stage != report.stage, -ev.weight, -ev.stage)
+    )
+    shown, folded = ordered[:_EVIDENCE_SHOWN], ordered[_EVIDENCE_SHOWN:]
+    html_out = _evidence_rows(shown, index)
+    if folded:
+        html_out += (
+            f'<details class="more"><summary>{len(folded)} more rule(s) that fired</summary>'
+            f"{_evidence_rows(folded, index)}</details>"
+        )
+    return html_out
 
 
 def _excerpt(post: Post) -> str:
@@ -240,13 +259,23 @@ def _example_posts(report: BrandReport, index: Mapping[str, tuple[AccountSnapsho
 
 
 def _signals_list(signals: Mapping[str, SignalValue]) -> str:
+    """The key signals in view; the full set (often forty or more) folded away."""
     if not signals:
         return '<span class="muted">—</span>'
-    items = "".join(
-        f"<li>{_e(name)}: {_e(format_signal(value))}</li>"
-        for name, value in sorted(signals.items())
-    )
-    return f'<ul class="signals">{items}</ul>'
+
+    def items(names: Iterable[str]) -> str:
+        return "".join(f"<li>{_e(n)}: {_e(format_signal(signals[n]))}</li>" for n in names)
+
+    key = [n for n in ("followers", *KEY_SIGNALS) if n in signals]
+    rest = sorted(n for n in signals if n not in key)
+    out = f'<ul class="signals">{items(key)}</ul>' if key else ""
+    if rest:
+        label = f"all {len(signals)} signals" if key else f"{len(signals)} signals"
+        out += (
+            f'<details class="more"><summary>{label}</summary>'
+            f'<ul class="signals">{items(sorted(signals))}</ul></details>'
+        )
+    return out
 
 
 def _account_row(result: AccountResult, about: str | None) -> str:

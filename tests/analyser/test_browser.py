@@ -108,17 +108,17 @@ class Browser:
             if "method" in message:
                 self.events.append(message)
 
-    def wait_for(self, method: str) -> dict[str, Any]:
-        """Wait for an event (or find it among those already seen)."""
+    def wait_for(self, method: str, session: str) -> dict[str, Any]:
+        """Wait for an event of one page's session (or find it among those already seen)."""
         for event in self.events:
-            if event["method"] == method:
+            if event["method"] == method and event.get("sessionId") == session:
                 return event
         deadline = time.monotonic() + DEADLINE_S
         while True:
             message = self._read_message(deadline)
             if "method" in message:
                 self.events.append(message)
-                if message["method"] == method:
+                if message["method"] == method and message.get("sessionId") == session:
                     return message
 
     def close(self) -> None:
@@ -168,6 +168,8 @@ class Page:
         """Console errors/warnings, uncaught exceptions, CSP violations, failed loads."""
         found = []
         for event in self.browser.events:
+            if event.get("sessionId") != self.session:
+                continue
             params = event.get("params", {})
             if event["method"] == "Runtime.exceptionThrown":
                 found.append(f"exception: {params['exceptionDetails'].get('text')}")
@@ -185,14 +187,18 @@ class Page:
         return found
 
     def screenshot(self, path: Path) -> None:
-        metrics = self.browser.send("Page.getLayoutMetrics", self.session)
-        size = metrics["cssContentSize"]
+        """The whole page at the emulated width; sizes come from the page, which knows them
+        even when the tab is in the background (layout metrics can then report 0)."""
+        width, height = self.evaluate(
+            "[document.documentElement.clientWidth, document.documentElement.scrollHeight]"
+        )
+        assert width > 0 and height > 0, (width, height)
         shot = self.browser.send(
             "Page.captureScreenshot",
             self.session,
             format="png",
             captureBeyondViewport=True,
-            clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
@@ -223,14 +229,15 @@ def open_page(browser: Browser, html_file: Path) -> Page:
         mobile=False,
     )
     browser.send("Page.navigate", session, url=html_file.as_uri())
-    browser.wait_for("Page.loadEventFired")
+    browser.wait_for("Page.loadEventFired", session)
     return Page(browser, session)
 
 
 CHART_STATE = """JSON.stringify(Array.from(document.querySelectorAll('figure.chart')).map(f => {
   const svg = f.querySelector('svg'); const box = svg ? svg.getBoundingClientRect() : null;
   return {name: f.dataset.chart, width: box ? box.width : 0, height: box ? box.height : 0,
-          shapes: svg ? svg.querySelectorAll('path, use, rect').length : 0};
+          shapes: svg ? svg.querySelectorAll('path, use, rect').length : 0,
+          text: svg ? Array.from(svg.querySelectorAll('text'), t => t.textContent).join(' ') : ''};
 }))"""
 
 
@@ -274,6 +281,11 @@ def test_single_brand_report_screenshot(browser: Browser, tmp_path: Path) -> Non
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
+PLACEHOLDERS = {
+    "No posts in the window",
+    "No public engagement metrics for these posts",
+    "No account was found",
+}
 MARK = "window.__uptake_pwned = 1"
 PAYLOADS = (
     f"<script>{MARK}</script>",
@@ -315,3 +327,30 @@ def test_chromium_is_what_ci_expects() -> None:
     ).stdout
     assert "Chromium" in version or "Chrome" in version
     assert shutil.which(CHROMIUM) is not None
+
+
+def test_demo_brands_report_renders_cleanly(browser: Browser, tmp_path: Path) -> None:
+    """The real pipeline's shapes (simulated demo accounts through the classifier), not ours."""
+    demo = pytest.importorskip("analyser.demo", reason="the demo brands are not in this tree")
+    from analyser.classifier import assess_many
+
+    accounts = {(s.account.platform, s.account.handle.casefold()): s for s in demo.demo_snapshots()}
+    brands = [
+        (b.name, [accounts[(h.platform, h.value.casefold())] for h in b.handles])
+        for b in demo.demo_brands()
+    ]
+    reports = assess_many(brands, as_of=demo.DEMO_AS_OF)
+    items = [(r, tuple(snaps)) for r, (_, snaps) in zip(reports, brands, strict=True)]
+    for name, chosen in (("demo-report", items), ("demo-brand", [items[6]])):
+        page_file = tmp_path / f"{name}.html"
+        page_file.write_text(render_html(chosen), encoding="utf-8")
+        page = open_page(browser, page_file)
+        charts = json.loads(page.evaluate(CHART_STATE))
+        assert len(charts) == 4 * len(chosen) + (1 if len(chosen) > 1 else 0)
+        # A brand with no account (stage 0) gets a placeholder that says why; the rest draw.
+        empty = [c for c in charts if c["shapes"] <= 5]
+        assert all(c["text"] in PLACEHOLDERS for c in empty), empty
+        assert len(empty) < len(charts) / 4
+        assert all(c["width"] > 200 for c in charts), charts
+        assert page.problems() == []
+        page.screenshot(ARTIFACTS / f"{name}.png")
