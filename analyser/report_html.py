@@ -492,7 +492,7 @@ def render_html(
         raise ValueError("render_html needs at least one brand")
     script = _asset("sort.js")
     csp = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "default-src 'none'; style-src 'unsafe-inline'; "
         f"script-src '{_script_hash(script)}'; base-uri 'none'; form-action 'none'"
     )
     batch = len(items) > 1
