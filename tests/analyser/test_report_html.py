@@ -367,3 +367,17 @@ def test_chart_ids_are_unique_across_the_page() -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render_html(batch_items()) == render_html(batch_items())
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_history_chart_copes_with_one_run_or_runs_on_one_day(count: int) -> None:
+    report, _ = one_brand()
+    runs = [(AS_OF + timedelta(minutes=i), report) for i in range(count)]
+    svg = charts.history_chart(runs, "h")
+    assert svg.startswith("<svg") and "-&gt;" not in svg  # no stage change, no annotation
+
+
+def test_single_post_account_draws_without_warnings() -> None:
+    snap = make_snapshot(Platform.TWITTER, "solo", posts=1)
+    for draw in (charts.posting_chart, charts.engagement_chart, charts.comments_chart):
+        assert draw([snap], "solo").startswith("<svg")
