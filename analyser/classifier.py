@@ -94,8 +94,11 @@ class Rule:
 
 @dataclass(frozen=True)
 class StageSpec:
+    """A stage is reached at `bar`, with every rule in `requires` fired and none in `unless`."""
+
     bar: float
     requires: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,11 +156,11 @@ def parse_rules(rules_doc: Mapping[str, Any], advice_doc: Mapping[str, Any]) -> 
     if len(set(names)) != len(names):
         raise ValueError("rule names must be unique")
     stages = {
-        int(k): StageSpec(float(v["bar"]), tuple(v.get("requires", [])))
+        int(k): StageSpec(float(v["bar"]), tuple(v.get("requires", [])), tuple(v.get("unless", [])))
         for k, v in rules_doc.get("stages", {}).items()
     }
     for stage, spec in stages.items():
-        for req in spec.requires:
+        for req in (*spec.requires, *spec.unless):
             if req not in names:
                 raise ValueError(f"stage {stage} requires unknown rule {req!r}")
     settings = rules_doc.get("settings", {})
@@ -215,6 +218,8 @@ def score_accounts(frame: pd.DataFrame, ruleset: RuleSet | None = None) -> Score
         ok = score[s] >= spec.bar - 1e-9
         for req in spec.requires:
             ok &= fired[req]
+        for block in spec.unless:
+            ok &= ~fired[block]
         met[s] = ok
     levels = np.where(met.to_numpy(), np.arange(1, 8), 0).max(axis=1) if len(met) else []
     stage = pd.Series(levels, index=frame.index, dtype="float64").replace(0.0, np.nan)
@@ -250,30 +255,90 @@ def assess_many(
     for b, (_, snaps) in enumerate(brands):
         flat.extend(snaps)
         owner.extend([b] * len(snaps))
+    owners = pd.Series(owner, dtype="int64")
     now = compute_features(flat, as_of=as_of, window_days=window_days)
     past = compute_features(
         flat, as_of=as_of - timedelta(days=window_days), window_days=window_days
     )
-    scores = score_accounts(now, ruleset) if flat else None
-    past_scores = score_accounts(past, ruleset) if flat else None
-    owners = np.asarray(owner, dtype="int64")
+    scores = score_accounts(now, ruleset)
+    past_scores = score_accounts(past, ruleset)
+
+    # Brand-wide signals and brand-scope rules, one row per brand.
+    found = (now["status"] == AccountStatus.FOUND.value).astype(int)
+    unreadable = (now["status"] == AccountStatus.ERROR.value).astype(int)
+    brand_index = pd.RangeIndex(len(brands))
+    brand_frame = pd.DataFrame(
+        {
+            "accounts_found": found.groupby(owners).sum(),
+            "accounts_unreadable": unreadable.groupby(owners).sum(),
+            "window_posts_total": now["posts_window"].fillna(0).groupby(owners).sum(),
+        }
+    ).reindex(brand_index, fill_value=0)
+    brand_rules = [r for r in ruleset.rules if r.scope == "brand"]
+    brand_fired = {r.name: r.holds(brand_frame).to_numpy() for r in brand_rules}
+    # The stage each brand showed in the window before this one (for regression).
+    was_active = (past["status"] == AccountStatus.FOUND.value) & (past["posts_window"] > 0)
+    past_stage = past_scores.stage.where(was_active).groupby(owners).max().reindex(brand_index)
+
+    rows = now.to_dict("records")
+    fired = scores.fired.to_numpy()
+    score = scores.score.to_numpy()
+    stage_of = scores.stage.to_numpy()
+    rule_cols = {name: k for k, name in enumerate(scores.fired.columns)}
+    table = _Table(rows, fired, score, stage_of, rule_cols)
     reports = []
+    start = 0
     for b, (name, snaps) in enumerate(brands):
-        rows = np.flatnonzero(owners == b)
+        span = range(start, start + len(snaps))
+        start += len(snaps)
+        brand_evidence = [
+            _brand_evidence(rule, brand_frame.iloc[b])
+            for rule in brand_rules
+            if bool(brand_fired[rule.name][b])
+        ]
         reports.append(
             _brand_report(
                 name,
                 list(snaps),
-                now.iloc[rows] if len(rows) else now.iloc[0:0],
-                past.iloc[rows] if len(rows) else past.iloc[0:0],
-                scores,
-                past_scores,
+                span,
+                table,
+                brand_evidence,
+                int(brand_frame["window_posts_total"].iloc[b]),
+                _num(past_stage.iloc[b]),
                 ruleset,
                 as_of=as_of,
                 window_days=window_days,
             )
         )
     return reports
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The scored accounts of a run as plain Python rows and numpy arrays (fast per-brand reads)."""
+
+    rows: list[dict[Any, Any]]
+    fired: np.ndarray[Any, Any]
+    score: np.ndarray[Any, Any]  # columns: stages 1-7
+    stage: np.ndarray[Any, Any]
+    rule_col: dict[str, int]
+
+    def fired_rule(self, i: int, rule: str) -> bool:
+        return bool(self.fired[i, self.rule_col[rule]])
+
+    def stage_score(self, i: int, stage: int) -> float:
+        return float(self.score[i, stage - 1]) if 1 <= stage <= 7 else 0.0
+
+
+def _brand_evidence(rule: Rule, row: pd.Series) -> Evidence:
+    return Evidence(
+        signal=rule.signal,
+        value=_value(row[rule.signal]),
+        rule=rule.name,
+        stage=rule.stage,
+        weight=rule.weight,
+        rationale=f"{rule.rationale} Seed: “{rule.seed}”",
+    )
 
 
 def _value(raw: object) -> SignalValue:
@@ -299,24 +364,25 @@ def _num(raw: object) -> float:
     return float(cast(float, raw)) if raw is not None else math.nan
 
 
-def _examples(row: pd.Series, signal: str) -> tuple[str, ...]:
+def _examples(row: Mapping[Any, Any], signal: str) -> tuple[str, ...]:
     column = EXAMPLE_COLUMNS.get(signal)
-    if column is None or column not in row.index:
-        return ()
-    refs = row[column]
+    refs = row.get(column) if column is not None else None
     return tuple(str(r) for r in refs) if isinstance(refs, tuple) else ()
 
 
-def _account_evidence(row: pd.Series, idx: int, scores: Scores, ruleset: RuleSet) -> list[Evidence]:
+def _account_evidence(i: int, table: _Table, ruleset: RuleSet) -> list[Evidence]:
     """Fired rules of this account, leaving out stages whose required rules did not fire."""
+    row = table.rows[i]
     out = []
     for rule in ruleset.rules:
-        if rule.scope != "account" or not bool(scores.fired.at[idx, rule.name]):
+        if rule.scope != "account" or not table.fired_rule(i, rule.name):
             continue
         spec = ruleset.stages.get(rule.stage, StageSpec(1.0))
-        if any(not bool(scores.fired.at[idx, req]) for req in spec.requires):
+        if any(not table.fired_rule(i, req) for req in spec.requires):
             continue
-        if rule.weight < 0 and _num(scores.score.at[idx, rule.stage]) <= 0:
+        if rule.weight > 0 and any(table.fired_rule(i, block) for block in spec.unless):
+            continue
+        if rule.weight < 0 and table.stage_score(i, rule.stage) <= 0:
             continue
         out.append(
             Evidence(
@@ -337,31 +403,31 @@ def _account_evidence(row: pd.Series, idx: int, scores: Scores, ruleset: RuleSet
 def _brand_report(
     brand: str,
     snaps: list[AccountSnapshot],
-    now: pd.DataFrame,
-    past: pd.DataFrame,
-    scores: Scores | None,
-    past_scores: Scores | None,
+    span: range,
+    table: _Table,
+    brand_evidence: list[Evidence],
+    window_posts: int,
+    past_stage: float,
     ruleset: RuleSet,
     *,
     as_of: datetime,
     window_days: int,
 ) -> BrandReport:
     results: list[AccountResult] = []
-    evidence: list[Evidence] = []
+    evidence: list[Evidence] = list(brand_evidence)
     notes: list[str] = []
-    candidates: list[tuple[int, float]] = []  # (stage, score)
+    candidates: list[tuple[int, float]] = [(e.stage, e.weight) for e in brand_evidence]
     active_platforms: set[str] = set()
-    fired_rules: set[str] = set()
-    for snap, (idx, row) in zip(snaps, now.iterrows(), strict=True):
-        assert scores is not None
-        i = int(str(idx))
+    fired_rules: set[str] = {e.rule for e in brand_evidence}
+    for snap, i in zip(snaps, span, strict=True):
+        row = table.rows[i]
         status = AccountStatus(row["status"])
-        stage_f = _num(scores.stage.at[i])
+        stage_f = float(table.stage[i])
         stage = None if math.isnan(stage_f) else int(stage_f)
-        acc_evidence = _account_evidence(row, i, scores, ruleset)
+        acc_evidence = _account_evidence(i, table, ruleset)
         fired_rules.update(e.rule for e in acc_evidence)
         if stage is not None:
-            candidates.append((stage, _num(scores.score.at[i, stage])))
+            candidates.append((stage, table.stage_score(i, stage)))
         shown_stage = stage if status in (AccountStatus.FOUND, AccountStatus.PROTECTED) else None
         if status is AccountStatus.FOUND and (row["posts_window"] or 0) > 0:
             active_platforms.add(str(row["platform"]))
@@ -377,7 +443,7 @@ def _brand_report(
                 url=snap.account.url,
                 stage=shown_stage,
                 stage_name=STAGE_NAMES[shown_stage] if shown_stage is not None else None,
-                signals={s: _value(row[s]) for s in SIGNALS if s in row.index},
+                signals={s: _value(row.get(s)) for s in SIGNALS},
                 evidence=tuple(acc_evidence),
                 requests=snap.requests,
                 quota_units=snap.quota_units,
@@ -385,68 +451,38 @@ def _brand_report(
             )
         )
 
-    found = int((now["status"] == AccountStatus.FOUND.value).sum()) if len(now) else 0
-    unreadable = int((now["status"] == AccountStatus.ERROR.value).sum()) if len(now) else 0
-    window_posts = int(now["posts_window"].fillna(0).sum()) if len(now) else 0
-    brand_frame = pd.DataFrame(
-        {
-            "accounts_found": [found],
-            "accounts_unreadable": [unreadable],
-            "window_posts_total": [window_posts],
-        }
-    )
-    for rule in ruleset.rules:
-        if rule.scope == "brand" and bool(rule.holds(brand_frame).iloc[0]):
-            fired_rules.add(rule.name)
-            candidates.append((rule.stage, rule.weight))
-            evidence.append(
-                Evidence(
-                    signal=rule.signal,
-                    value=_value(brand_frame[rule.signal].iloc[0]),
-                    rule=rule.name,
-                    stage=rule.stage,
-                    weight=rule.weight,
-                    rationale=f"{rule.rationale} Seed: “{rule.seed}”",
-                )
-            )
-
     stage, top_score = max(candidates) if candidates else (0, 0.0)
     regressed_from = None
-    if past_scores is not None and len(past) and stage >= 3:
-        past_found = past["status"] == AccountStatus.FOUND.value
-        past_stages = past_scores.stage.loc[past.index][past_found & (past["posts_window"] > 0)]
-        if past_stages.notna().any() and int(past_stages.max()) > stage:
-            regressed_from = int(past_stages.max())
-            evidence.append(
-                Evidence(
-                    signal="past_stage",
-                    value=regressed_from,
-                    rule="regressed",
-                    stage=stage,
-                    weight=0.0,
-                    rationale=(
-                        f"The {window_days} days before the window showed stage "
-                        f"{regressed_from}; the recent window shows stage {stage}. "
-                        f"Seed: “{ruleset.regression_seed}”"
-                    ),
-                )
+    if stage >= 3 and not math.isnan(past_stage) and int(past_stage) > stage:
+        regressed_from = int(past_stage)
+        evidence.append(
+            Evidence(
+                signal="past_stage",
+                value=regressed_from,
+                rule="regressed",
+                stage=stage,
+                weight=0.0,
+                rationale=(
+                    f"The {window_days} days before the window showed stage {regressed_from}; "
+                    f"the recent window shows stage {stage}. Seed: “{ruleset.regression_seed}”"
+                ),
             )
-            notes.append(
-                f"regressed: stage {regressed_from} in the previous {window_days} days, "
-                f"stage {stage} now"
-            )
+        )
+        notes.append(
+            f"regressed: stage {regressed_from} in the previous {window_days} days, "
+            f"stage {stage} now"
+        )
 
     single_platform = len(active_platforms) <= 1
     insufficient = window_posts < ruleset.min_window_posts or (
         single_platform and stage >= 3 and window_posts < 2 * ruleset.min_window_posts
     )
+    stage_range: tuple[int, int] | None = None
     if stage <= 2:
         insufficient = True
-        stage_range: tuple[int, int] | None = (0, 2)
+        stage_range = (0, 2)
     elif insufficient:
         stage_range = (max(0, stage - 1), min(7, stage + 2))
-    else:
-        stage_range = None
     confidence = _confidence(
         stage, top_score, ruleset, window_posts, active_platforms, insufficient
     )
@@ -497,7 +533,9 @@ def _confidence(
     return round(min(0.95, max(0.05, value)), 2)
 
 
-def _account_notes(snap: AccountSnapshot, row: pd.Series, status: AccountStatus) -> list[str]:
+def _account_notes(
+    snap: AccountSnapshot, row: Mapping[Any, Any], status: AccountStatus
+) -> list[str]:
     where = f"{snap.account.platform.value}:{snap.account.handle}"
     notes = []
     if status in (AccountStatus.NOT_FOUND, AccountStatus.SUSPENDED):

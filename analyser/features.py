@@ -89,7 +89,9 @@ EXAMPLE_COLUMNS: dict[str, str] = {
 }
 
 # Ratios over fewer posts than this are noise, so they are unknown (NaN) rather than extreme.
-MIN_POSTS_FOR_RATIO = 3
+MIN_POSTS_FOR_RATIO = 8
+# Fewer visible comment threads than this say too little about answering the community.
+MIN_THREADS = 10
 # A post this many times above the account's own median engagement is a viral outlier.
 VIRAL_MULTIPLE = 10.0
 # Stage 5: "For 6 weeks ... at the end of six weeks it's over." Bursts up to ten weeks count.
@@ -172,7 +174,9 @@ def campaign_name(
     CampaignName(named=True, reason='name word summer; year 2019', founding_year=None)
     """
     words = set(load_words("campaign_names"))
-    long_words = [w for w in words if len(w) >= 5]
+    # Run-together names ("brandxmas"): words of four letters or more also count at either end
+    # of a token, as long as something else (the brand) makes up at least three letters of it.
+    long_words = [w for w in words if len(w) >= 4]
     tokens: list[str] = []
     for name in (handle, display_name or ""):
         spaced = _CAMEL.sub(" ", name).lower()
@@ -182,7 +186,14 @@ def campaign_name(
         if token in words:
             hit = token
             break
-        found = next((w for w in long_words if token.startswith(w) or token.endswith(w)), None)
+        found = next(
+            (
+                w
+                for w in long_words
+                if len(token) >= len(w) + 3 and (token.startswith(w) or token.endswith(w))
+            ),
+            None,
+        )
         if found is not None:
             hit = found
             break
@@ -365,7 +376,7 @@ def compute_features(
     out["reply_rate"] = agg["reply"].astype("float64").where(enough & twitter_like)
     seen = acc["threads_seen"].astype("float64")
     answered = acc["threads_answered"]
-    out["response_rate"] = (answered / seen).where((seen > 0) & answered.notna())
+    out["response_rate"] = (answered / seen).where((seen >= MIN_THREADS) & answered.notna())
 
     # Closed to replies: the post's own policy where known, else sampled threads (YouTube).
     known = agg["policy_known"].fillna(0).astype("float64")
@@ -461,7 +472,10 @@ def _post_flags(posts: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
 
 def _life_cycle(out: pd.DataFrame, acc: pd.DataFrame, window_days: int) -> None:
     """Names and life cycle: the campaign-account story of stage 5 and the traces of 1-2."""
-    long_lived_active = (out["account_age_days"] >= 730) & (out["days_since_last_post"] <= 180)
+    # Age of the account, or of its oldest fetched post where the platform hides creation.
+    first_post_age = out["days_since_last_post"] + out["active_span_days"]
+    age = out["account_age_days"].fillna(first_post_age)
+    long_lived_active = (age >= 730) & (out["days_since_last_post"] <= 180)
     long_lived_active &= out["active_span_days"].fillna(0) >= 365
     created_year = acc["created_at"].dt.year
     names = [

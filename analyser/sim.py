@@ -1,0 +1,764 @@
+"""A seeded generator of synthetic brands at known stages: the truth the classifier is tested on."""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from analyser.handles import Handle, parse_handle
+from analyser.models import (
+    Account,
+    AccountSnapshot,
+    AccountStatus,
+    Platform,
+    Post,
+    PostKind,
+    ReplyPolicy,
+    ThreadSample,
+)
+
+__all__ = [
+    "ARCHETYPES",
+    "BANKS",
+    "AccountPlan",
+    "SimBrand",
+    "generate",
+    "make_brand",
+    "render_account",
+]
+
+# Text banks. Generic on purpose: no real brand, and none of them names a demo brand.
+BANKS: dict[str, tuple[str, ...]] = {
+    "neutral": (
+        "Fresh stock of the autumn range just landed.",
+        "Open late this Thursday 🌙",
+        "Behind the scenes at the workshop today.",
+        "The team at the trade fair this week, come and say hello.",
+        "A quick look at how every order gets packed.",
+        "Morning! Coffee's on ☕",
+        "Here's what's new on the shelves.",
+        "Rainy day? Perfect weather for a visit.",
+        "Our delivery van got a fresh coat of paint.",
+        "Back to normal opening hours from Monday.",
+        "Some photos from last weekend.",
+        "Thank you to everyone who visited on Saturday!",
+    ),
+    "broadcast": (
+        "Watch the interview with our CEO on the year ahead.",
+        "Announcing our new partnership with a national retailer.",
+        "Our new TV ad is here 📺",
+        "Press release: the annual report is out.",
+        "The keynote from this week's industry summit, in full.",
+        "Now available in every store nationwide.",
+        "Our managing director on what comes next.",
+        "Announcement: the new head office opens in spring.",
+    ),
+    "calls": (
+        "Help us design our next flavour: what should we try?",
+        "Tell us how we can make deliveries better 👇",
+        "Vote for the colour of the next release!",
+        "Which should we bring back: the classic or the spiced?",
+        "Send us your ideas for the winter menu.",
+        "We want your input on the new packaging.",
+        "Have your say on the new opening hours.",
+        "What would you like to see in the shop next? Your suggestions welcome.",
+    ),
+    "promo": (
+        "WIN a hamper! RT to enter. T&Cs apply.",
+        "Giveaway time 🎁 follow & RT for a chance to win.",
+        "Competition: tag a friend to enter. Winner drawn Friday.",
+        "Last chance to enter our prize draw!",
+        "Use the promo code at checkout, limited time only.",
+        "Summer contest: share your photo to win a year's supply.",
+    ),
+    "commerce": (
+        "Meet this week's featured maker and her hand-thrown bowls.",
+        "New listings from sellers up north this week.",
+        "Members listed over 400 items this month 🎉",
+        "Shop owner spotlight: leather goods from a two-person studio.",
+        "A buyer and a maker matched on a custom commission.",
+        "Start selling to the community today: it takes five minutes.",
+        "New in the shop from our makers: linen, glaze and brass.",
+        "Sellers: the marketplace fee drops for first listings.",
+    ),
+    "reply": (
+        "Thanks for letting us know, we'll sort it out today.",
+        "Sorry about that! Send us a DM with the order number.",
+        "Great idea, passed it on to the team.",
+        "Glad you liked it!",
+        "It's back in stock on Friday.",
+        "Good question: yes, it ships overseas.",
+        "Thank you, that made our day 😊",
+        "We've fixed the link, thanks for spotting it.",
+    ),
+    "viral": (
+        "We made a tiny dog a tiny delivery van. You're welcome.",
+        "Forty-seven people, one very long sandwich 🥪",
+        "The office plant has opinions. Sound on.",
+    ),
+}
+# What a community member's post (reposted or quoted by the brand) says.
+MEMBER_BANK = (
+    "New in the shop: hand-thrown mugs in three glazes.",
+    "Just listed: a linen apron, made to order.",
+    "Sold out in a day, thank you all! Restocking soon.",
+    "Took my first commission through the marketplace today.",
+    "My stall is open again with twelve new pieces.",
+)
+
+_SYLLABLES = (
+    "bar", "cor", "del", "fen", "gal", "hol", "jun", "kel", "lor", "mar", "nes", "orb", "pel",
+    "quin", "ros", "sal", "tam", "ul", "ver", "wen", "yar", "zel", "bri", "cas", "dun", "eld",
+)  # fmt: skip
+_SUFFIXES = ("co", "hq", "ltd", "works", "goods", "house", "lab", "shop", "mkt", "studio")
+_CAMPAIGN_WORDS = ("summer", "xmas", "promo", "contest", "giveaway", "winter", "launch", "comp")
+TWITTER_EPOCH_MS = 1288834974657
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """How one synthetic account behaves; rendered into an AccountSnapshot by render_account."""
+
+    platform: Platform
+    handle: str
+    status: AccountStatus = AccountStatus.FOUND
+    created_days_ago: float = 2000.0
+    followers: int = 1000
+    following: int | None = 100
+    # (count, newest_days_ago, oldest_days_ago) per era of posting.
+    eras: tuple[tuple[int, float, float], ...] = ()
+    # Share of each bank among original posts of each era (parallel to eras).
+    topics: tuple[dict[str, float], ...] = ()
+    reply_share: tuple[float, ...] = ()  # X: replies to others, per era
+    repost_share: tuple[float, ...] = ()  # X: reposts/quotes of members, per era
+    response_rate: tuple[float, ...] = ()  # YouTube/Facebook: threads answered, per era
+    closed_share: float = 0.0
+    engagement_rate: float = 0.01  # median engagement per post / followers
+    spread: float = 0.5  # lognormal sigma of engagement around the median
+    viral_posts: int = 0
+    viral_multiple: float = 30.0
+    display_name: str | None = None
+    authors_visible: bool = False  # Facebook: comment authors shown (page token)
+    extra_post_count: int = 0  # posts older than what is rendered (history not fetched)
+    chatty: bool = False  # the community comments because it gets answers
+
+
+@dataclass(frozen=True)
+class SimBrand:
+    name: str
+    label: int
+    archetype: str
+    plans: tuple[AccountPlan, ...]
+    snapshots: tuple[AccountSnapshot, ...] = field(default=(), repr=False)
+
+    @property
+    def handles(self) -> tuple[Handle, ...]:
+        return tuple(_handle(p.platform, p.handle) for p in self.plans)
+
+
+def _handle(platform: Platform, value: str) -> Handle:
+    return parse_handle(platform, "@" + value if platform is Platform.YOUTUBE else value)
+
+
+class _Ids:
+    """Platform-shaped, unique ids from one seeded stream."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.seq = rng.randrange(1 << 20)
+
+    def tweet(self, at: datetime) -> str:
+        self.seq = (self.seq + 1) & 0x3FFFFF
+        ms = int(at.timestamp() * 1000) - TWITTER_EPOCH_MS
+        return str((max(ms, 1) << 22) | self.seq)
+
+    def digits(self, n: int) -> str:
+        return str(self.rng.randrange(10 ** (n - 1), 10**n))
+
+    def chars(self, n: int) -> str:
+        alphabet = string.ascii_letters + string.digits + "-_"
+        return "".join(self.rng.choice(alphabet) for _ in range(n))
+
+
+def _pick(rng: random.Random, weights: dict[str, float]) -> str:
+    total = sum(weights.values())
+    roll = rng.random() * total
+    for bank, w in weights.items():
+        roll -= w
+        if roll <= 0:
+            return bank
+    return next(iter(weights))
+
+
+def render_account(plan: AccountPlan, *, as_of: datetime, seed: int) -> AccountSnapshot:
+    """The snapshot a perfect connector would return for `plan` on `as_of` (the truth)."""
+    rng = random.Random(seed)
+    ids = _Ids(rng)
+    platform = plan.platform
+    if plan.status is not AccountStatus.FOUND:
+        account = Account(platform=platform, handle=plan.handle, status=plan.status)
+        return AccountSnapshot(account=account, fetched_at=as_of)
+    if platform is Platform.TWITTER:
+        account_id = ids.digits(12)
+        url = f"https://x.com/{plan.handle}"
+    elif platform is Platform.YOUTUBE:
+        account_id = "UC" + ids.chars(22)
+        url = f"https://www.youtube.com/@{plan.handle}"
+    else:
+        account_id = ids.digits(15)
+        url = f"https://www.facebook.com/{plan.handle}"
+
+    posts: list[Post] = []
+    samples: list[ThreadSample] = []
+    for era, (count, newest, oldest) in enumerate(plan.eras):
+        topics = plan.topics[era] if era < len(plan.topics) else {"neutral": 1.0}
+        reply_share = plan.reply_share[era] if era < len(plan.reply_share) else 0.0
+        repost_share = plan.repost_share[era] if era < len(plan.repost_share) else 0.0
+        for _ in range(count):
+            age = rng.uniform(newest, oldest)
+            at = (as_of - timedelta(days=age)).replace(microsecond=0)
+            roll = rng.random()
+            if platform is Platform.TWITTER and roll < reply_share:
+                kind = PostKind.REPLY
+            elif platform is Platform.TWITTER and roll < reply_share + repost_share:
+                kind = PostKind.REPOST if rng.random() < 0.7 else PostKind.QUOTE
+            else:
+                kind = PostKind.ORIGINAL
+            posts.append(_post(plan, kind, _pick(rng, topics), at, account_id, ids, rng))
+    posts = _with_engagement(plan, posts, rng, as_of)
+    posts.sort(key=lambda p: p.created_at, reverse=True)
+    samples = _samples(plan, posts, rng, as_of)
+    account = Account(
+        platform=platform,
+        handle=plan.handle,
+        status=AccountStatus.FOUND,
+        id=account_id,
+        display_name=plan.display_name or plan.handle,
+        url=url,
+        created_at=(as_of - timedelta(days=plan.created_days_ago)).replace(microsecond=0),
+        followers=plan.followers,
+        following=plan.following if platform is Platform.TWITTER else None,
+        post_count=len(posts) + plan.extra_post_count
+        if platform is not Platform.FACEBOOK
+        else None,
+        description="Synthetic brand generated by uptake's simulator.",
+    )
+    return AccountSnapshot(
+        account=account,
+        posts=tuple(posts),
+        thread_samples=tuple(samples),
+        fetched_at=as_of,
+    )
+
+
+def _post(
+    plan: AccountPlan,
+    kind: PostKind,
+    bank: str,
+    at: datetime,
+    account_id: str,
+    ids: _Ids,
+    rng: random.Random,
+) -> Post:
+    platform = plan.platform
+    if platform is Platform.TWITTER:
+        post_id = ids.tweet(at)
+    elif platform is Platform.YOUTUBE:
+        post_id = ids.chars(11)
+    else:
+        post_id = f"{account_id}_{ids.digits(16)}"
+    open_ = rng.random() >= plan.closed_share
+    if platform is Platform.TWITTER:
+        policy = ReplyPolicy.OPEN if open_ else ReplyPolicy.RESTRICTED
+    else:
+        policy = ReplyPolicy.OPEN if open_ else ReplyPolicy.DISABLED
+    member = f"{rng.choice(_SYLLABLES)}{rng.choice(_SYLLABLES)}{rng.randrange(10, 99)}"
+    member_id = ids.digits(11)
+    if kind is PostKind.REPLY:
+        text = f"@{member} {rng.choice(BANKS['reply'])}"
+        return Post(
+            id=post_id,
+            created_at=at,
+            text=text,
+            kind=kind,
+            url=f"https://x.com/{plan.handle}/status/{post_id}",
+            reply_to_user_id=member_id,
+            referenced_author_id=member_id,
+            conversation_id=ids.tweet(at - timedelta(hours=1)),
+            mentions=(member,),
+            reply_policy=ReplyPolicy.OPEN,
+        )
+    if kind in (PostKind.REPOST, PostKind.QUOTE):
+        said = rng.choice(MEMBER_BANK)
+        text = f"RT @{member}: {said}" if kind is PostKind.REPOST else f"Lovely work @{member}"
+        return Post(
+            id=post_id,
+            created_at=at,
+            text=text if kind is PostKind.REPOST else f"{text} — {said}",
+            kind=kind,
+            url=f"https://x.com/{plan.handle}/status/{post_id}",
+            referenced_author_id=member_id,
+            mentions=(member,),
+            reply_policy=ReplyPolicy.OPEN,
+        )
+    text = rng.choice(BANKS[bank])
+    if platform is Platform.YOUTUBE:
+        return Post(
+            id=post_id,
+            created_at=at,
+            title=text,
+            text="Subscribe for more.",
+            url=f"https://www.youtube.com/watch?v={post_id}",
+            reply_policy=policy,
+        )
+    if platform is Platform.FACEBOOK:
+        page, _, local = post_id.partition("_")
+        return Post(
+            id=post_id,
+            created_at=at,
+            text=text,
+            url=f"https://www.facebook.com/{page}/posts/{local}",
+            reply_policy=policy,
+        )
+    return Post(
+        id=post_id,
+        created_at=at,
+        text=text,
+        url=f"https://x.com/{plan.handle}/status/{post_id}",
+        reply_policy=policy,
+    )
+
+
+def _with_engagement(
+    plan: AccountPlan, posts: list[Post], rng: random.Random, as_of: datetime
+) -> list[Post]:
+    """Metrics around the account's own median, a few viral outliers among recent originals."""
+    median = max(1.0, plan.followers * plan.engagement_rate)
+    recent = [
+        i
+        for i, p in enumerate(posts)
+        if p.kind is PostKind.ORIGINAL and (as_of - p.created_at).days < 330
+    ]
+    viral = set(rng.sample(recent, min(plan.viral_posts, len(recent))))
+    out = []
+    for i, post in enumerate(posts):
+        eng = median * rng.lognormvariate(0.0, plan.spread)
+        if i in viral:
+            eng = median * plan.viral_multiple * rng.uniform(1.0, 2.0)
+        if post.kind is PostKind.REPLY:
+            eng *= 0.1
+        likes = int(eng * 0.8)
+        reposts = int(eng * 0.12)
+        replies = int(eng * 0.08) + (rng.randint(2, 12) if plan.chatty else 0)
+        views = int(eng * rng.uniform(25, 40)) + rng.randrange(5, 50)
+        closed = post.reply_policy is ReplyPolicy.DISABLED
+        if plan.platform is Platform.TWITTER:
+            metrics = {"likes": likes, "reposts": reposts, "replies": replies, "quotes": 0}
+            out.append(post.model_copy(update={**metrics, "views": views}))
+        elif plan.platform is Platform.YOUTUBE:
+            out.append(
+                post.model_copy(
+                    update={"likes": likes, "replies": None if closed else replies, "views": views}
+                )
+            )
+        else:
+            out.append(
+                post.model_copy(update={"likes": likes, "reposts": reposts, "replies": replies})
+            )
+    return out
+
+
+def _samples(
+    plan: AccountPlan, posts: list[Post], rng: random.Random, as_of: datetime
+) -> list[ThreadSample]:
+    """Visible comment threads where the real connectors read them: the ten newest open videos
+    with comments on YouTube; every post with comments on Facebook (authors hidden unless the
+    plan says they are visible)."""
+    if plan.platform is Platform.TWITTER:
+        return []
+    rates = plan.response_rate or (0.0,)
+    spans = [(newest, oldest) for _, newest, oldest in plan.eras] or [(0.0, 1e9)]
+
+    def rate_for(post: Post) -> float:
+        age = (as_of - post.created_at).total_seconds() / 86400
+        for era, (newest, oldest) in enumerate(spans):
+            if newest - 1 <= age <= oldest + 1:
+                return rates[min(era, len(rates) - 1)]
+        return rates[-1]
+
+    out = []
+    if plan.platform is Platform.YOUTUBE:
+        chosen = [p for p in posts if p.reply_policy is ReplyPolicy.OPEN and (p.replies or 0) > 0]
+        for post in chosen[:10]:
+            seen = min(post.replies or 0, 100)
+            hits = sum(rng.random() < rate_for(post) for _ in range(seen))
+            out.append(ThreadSample(post_id=post.id, threads_seen=seen, threads_answered=hits))
+        return out
+    for post in posts:
+        if (post.replies or 0) == 0:
+            continue
+        seen = min(post.replies or 0, 25)
+        if plan.authors_visible:
+            answered: int | None = sum(rng.random() < rate_for(post) for _ in range(seen))
+        else:
+            answered = None
+        out.append(
+            ThreadSample(
+                post_id=post.id,
+                threads_seen=seen,
+                threads_answered=answered,
+                reason=None if answered is not None else "comment authors withheld",
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- archetypes
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    rng: random.Random
+    stem: str
+    platforms: tuple[Platform, ...]
+    as_of: datetime
+
+    def u(self, low: float, high: float) -> float:
+        return self.rng.uniform(low, high)
+
+    def i(self, low: int, high: int) -> int:
+        return self.rng.randint(low, high)
+
+    def followers(self, small: bool = False) -> int:
+        if small:
+            return self.i(120, 900)
+        return int(10 ** self.u(2.7, 6.3))
+
+
+def _names(rng: random.Random) -> tuple[str, str]:
+    stem = rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES)
+    suffix = rng.choice(_SUFFIXES)
+    return f"{stem.title()} {suffix.title()} (synthetic)", f"{stem}{suffix}"
+
+
+def _broadcast_topics(ctx: _Ctx) -> dict[str, float]:
+    return {
+        "neutral": ctx.u(0.5, 0.8),
+        "broadcast": ctx.u(0.1, 0.35),
+        "promo": ctx.u(0.0, 0.08),
+        "calls": ctx.u(0.0, 0.03),
+        "commerce": ctx.u(0.0, 0.05),
+    }
+
+
+def _main(ctx: _Ctx, platform: Platform, **kw: object) -> AccountPlan:
+    handle = ctx.stem if platform is not Platform.YOUTUBE else f"{ctx.stem}tv"
+    base = AccountPlan(
+        platform=platform,
+        handle=handle,
+        created_days_ago=ctx.u(900, 4500),
+        followers=ctx.followers(),
+        following=ctx.i(50, 900),
+        eras=((ctx.i(25, 70), 0.5, 360.0), (ctx.i(10, 50), 366.0, 720.0)),
+        topics=(_broadcast_topics(ctx), _broadcast_topics(ctx)),
+        reply_share=(ctx.u(0.0, 0.04), ctx.u(0.0, 0.04)),
+        repost_share=(ctx.u(0.0, 0.05), ctx.u(0.0, 0.05)),
+        response_rate=(ctx.u(0.0, 0.05), ctx.u(0.0, 0.05)),
+        closed_share=ctx.u(0.0, 0.9),
+        engagement_rate=10 ** ctx.u(-3.7, -1.8),
+        spread=ctx.u(0.3, 0.6),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _stage0(ctx: _Ctx) -> list[AccountPlan]:
+    return [
+        AccountPlan(platform=p, handle=_main(ctx, p).handle, status=AccountStatus.NOT_FOUND)
+        for p in ctx.platforms
+    ]
+
+
+def _stage1(ctx: _Ctx) -> list[AccountPlan]:
+    plans = []
+    for p in ctx.platforms:
+        roll = ctx.rng.random()
+        if roll < 0.5:
+            plans.append(_main(ctx, p, eras=(), following=ctx.i(0, 40), followers=ctx.i(0, 60)))
+        elif roll < 0.85 or p is not Platform.TWITTER:
+            old = ctx.u(420, 2500)
+            plans.append(
+                _main(
+                    ctx,
+                    p,
+                    eras=((ctx.i(1, 6), old, old + ctx.u(1, 60)),),
+                    topics=({"neutral": 1.0},),
+                    following=ctx.i(0, 60),
+                    followers=ctx.i(5, 300),
+                )
+            )
+        else:
+            plans.append(_main(ctx, p, status=AccountStatus.PROTECTED))
+    return plans
+
+
+def _stage2(ctx: _Ctx) -> list[AccountPlan]:
+    plans = [_main(ctx, Platform.TWITTER, eras=(), following=ctx.i(150, 4000))]
+    if ctx.rng.random() < 0.5:
+        old = ctx.u(400, 1500)
+        plans[0] = replace(plans[0], eras=((ctx.i(1, 4), old, old + 30),))
+    for p in ctx.platforms:
+        if p is not Platform.TWITTER:
+            plans.append(_main(ctx, p, eras=(), followers=ctx.i(0, 50)))
+    return plans
+
+
+def _stage3(ctx: _Ctx) -> list[AccountPlan]:
+    return [_main(ctx, p) for p in ctx.platforms]
+
+
+def _stage3_regressed(ctx: _Ctx) -> list[AccountPlan]:
+    plans = _stage3(ctx)
+    two_way = {"neutral": 0.6, "calls": 0.3, "broadcast": 0.1}
+    for n, plan in enumerate(plans):
+        if plan.platform is not Platform.FACEBOOK:
+            plans[n] = replace(
+                plan,
+                eras=(plan.eras[0], (ctx.i(50, 90), 366.0, 720.0)),
+                topics=(plan.topics[0], two_way),
+                reply_share=(plan.reply_share[0], ctx.u(0.35, 0.6)),
+                response_rate=(plan.response_rate[0], ctx.u(0.4, 0.8)),
+                closed_share=ctx.u(0.0, 0.3),
+            )
+    return plans
+
+
+def _stage3_founding_year(ctx: _Ctx) -> list[AccountPlan]:
+    year = ctx.i(1880, 1975)
+    plans = _stage3(ctx)
+    out = []
+    for plan in plans:
+        letters = plan.handle.rstrip(string.digits + "tv")[:8]
+        handle = (
+            f"{letters}_{year}" if plan.platform is not Platform.YOUTUBE else f"{letters}{year}"
+        )
+        out.append(
+            replace(
+                plan,
+                handle=handle,
+                created_days_ago=ctx.u(1500, 4500),
+                eras=((ctx.i(30, 60), 0.5, 360.0), (ctx.i(30, 60), 366.0, 720.0)),
+            )
+        )
+    return out
+
+
+def _stage3_five_posts(ctx: _Ctx) -> list[AccountPlan]:
+    plan = _main(ctx, ctx.platforms[0], eras=((5, 3.0, 300.0),), closed_share=ctx.u(0.0, 0.5))
+    rest = [_main(ctx, p, eras=(), followers=ctx.i(0, 40)) for p in ctx.platforms[1:]]
+    return [plan, *rest]
+
+
+def _stage4(ctx: _Ctx) -> list[AccountPlan]:
+    plans = _stage3(ctx)
+    for n, plan in enumerate(plans):
+        if plan.platform is not Platform.FACEBOOK or n == 0:
+            plans[n] = replace(
+                plan,
+                viral_posts=ctx.i(1, 2),
+                viral_multiple=ctx.u(20, 120),
+                spread=ctx.u(0.3, 0.5),
+                engagement_rate=10 ** ctx.u(-3.3, -2.0),
+                topics=({**plan.topics[0], "viral": 0.1}, plan.topics[1]),
+            )
+    return plans
+
+
+def _campaign_plan(ctx: _Ctx, platform: Platform, *, deleted: bool, ended: float) -> AccountPlan:
+    word = ctx.rng.choice(_CAMPAIGN_WORDS)
+    year = (ctx.as_of - timedelta(days=ended)).year
+    stem = ctx.stem[:5]
+    handle = f"{stem}{word}{year}" if ctx.rng.random() < 0.6 else f"{stem}{word}"
+    if len(handle) > 13:  # X allows 15 characters; the YouTube twin adds "tv"
+        handle = f"{stem}{word}"
+    if deleted:
+        return AccountPlan(platform=platform, handle=handle, status=AccountStatus.NOT_FOUND)
+    burst = ctx.u(30, 45)
+    return AccountPlan(
+        platform=platform,
+        handle=handle if platform is not Platform.YOUTUBE else handle + "tv",
+        created_days_ago=ended + burst + ctx.u(1, 20),
+        followers=ctx.i(300, 8000),
+        following=ctx.i(10, 300),
+        eras=((ctx.i(15, 60), ended, ended + burst),),
+        topics=({"promo": ctx.u(0.4, 0.8), "neutral": 0.3, "calls": ctx.u(0.0, 0.05)},),
+        reply_share=(ctx.u(0.0, 0.15),),
+        closed_share=ctx.u(0.0, 0.3),
+        engagement_rate=10 ** ctx.u(-2.5, -1.5),
+    )
+
+
+def _stage5(ctx: _Ctx) -> list[AccountPlan]:
+    plans = _stage3(ctx)
+    n = ctx.i(1, 2)
+    for k in range(n):
+        platform = Platform.TWITTER if k == 0 else Platform.FACEBOOK
+        plans.append(_campaign_plan(ctx, platform, deleted=False, ended=ctx.u(95, 650)))
+    return plans
+
+
+def _stage5_deleted(ctx: _Ctx) -> list[AccountPlan]:
+    plans = _stage3(ctx)
+    plans.append(_campaign_plan(ctx, Platform.TWITTER, deleted=True, ended=300))
+    if ctx.rng.random() < 0.5:
+        plans.append(_campaign_plan(ctx, Platform.FACEBOOK, deleted=True, ended=300))
+    return plans
+
+
+def _stage5_running(ctx: _Ctx) -> list[AccountPlan]:
+    plans = _stage3(ctx)
+    plans.append(_campaign_plan(ctx, Platform.TWITTER, deleted=False, ended=ctx.u(0.5, 20)))
+    return plans
+
+
+def _two_way_topics(ctx: _Ctx) -> dict[str, float]:
+    return {
+        "neutral": ctx.u(0.4, 0.7),
+        "calls": ctx.u(0.15, 0.35),
+        "broadcast": ctx.u(0.0, 0.1),
+        "promo": ctx.u(0.0, 0.05),
+    }
+
+
+def _stage6(ctx: _Ctx, small: bool = False) -> list[AccountPlan]:
+    plans = []
+    for p in ctx.platforms:
+        plan = _main(
+            ctx,
+            p,
+            topics=(_two_way_topics(ctx), _two_way_topics(ctx)),
+            reply_share=(ctx.u(0.3, 0.65), ctx.u(0.2, 0.6)),
+            repost_share=(ctx.u(0.0, 0.08), ctx.u(0.0, 0.08)),
+            response_rate=(ctx.u(0.4, 0.9), ctx.u(0.3, 0.9)),
+            closed_share=ctx.u(0.0, 0.1),
+            engagement_rate=10 ** ctx.u(-2.5, -1.3),
+            chatty=True,
+        )
+        if small:
+            plan = replace(plan, followers=ctx.followers(small=True), following=ctx.i(80, 600))
+        plans.append(plan)
+    return plans
+
+
+def _stage6_small(ctx: _Ctx) -> list[AccountPlan]:
+    return _stage6(ctx, small=True)
+
+
+def _stage7(ctx: _Ctx) -> list[AccountPlan]:
+    plans = []
+    for p in ctx.platforms:
+        topics = {
+            "commerce": ctx.u(0.45, 0.75),
+            "neutral": ctx.u(0.1, 0.3),
+            "calls": ctx.u(0.0, 0.1),
+        }
+        plans.append(
+            _main(
+                ctx,
+                p,
+                topics=(topics, topics),
+                reply_share=(ctx.u(0.15, 0.35), ctx.u(0.15, 0.35)),
+                repost_share=(ctx.u(0.25, 0.45), ctx.u(0.2, 0.4)),
+                response_rate=(ctx.u(0.3, 0.8), ctx.u(0.3, 0.8)),
+                closed_share=ctx.u(0.0, 0.1),
+                engagement_rate=10 ** ctx.u(-2.5, -1.3),
+                chatty=True,
+            )
+        )
+    return plans
+
+
+# Archetypes per stage: (name, builder, relative frequency).
+ARCHETYPES: dict[int, tuple[tuple[str, object, float], ...]] = {
+    0: (("no accounts", _stage0, 1.0),),
+    1: (("registered, unused or protected", _stage1, 1.0),),
+    2: (("listening post", _stage2, 1.0),),
+    3: (
+        ("broadcaster", _stage3, 0.55),
+        ("regressed to broadcast", _stage3_regressed, 0.2),
+        ("founding year in handle", _stage3_founding_year, 0.15),
+        ("five posts", _stage3_five_posts, 0.1),
+    ),
+    4: (("viral hit, no dialogue", _stage4, 1.0),),
+    5: (
+        ("abandoned campaign accounts", _stage5, 0.5),
+        ("deleted campaign accounts", _stage5_deleted, 0.25),
+        ("campaign running now", _stage5_running, 0.25),
+    ),
+    6: (("two-way brand", _stage6, 0.7), ("tiny two-way business", _stage6_small, 0.3)),
+    7: (("community commerce platform", _stage7, 1.0),),
+}
+
+
+def make_brand(stage: int, seed: int, *, as_of: datetime, archetype: str | None = None) -> SimBrand:
+    """One synthetic brand at `stage`, fully determined by `seed`."""
+    rng = random.Random(seed)
+    name, stem = _names(rng)
+    stem = f"{stem[:10]}{rng.randrange(10, 99)}"
+    count = rng.choice((2, 2, 3))
+    platforms = tuple(rng.sample(list(Platform), count))
+    if Platform.TWITTER in platforms:  # the main account first, X first when there is one
+        platforms = (Platform.TWITTER, *[p for p in platforms if p is not Platform.TWITTER])
+    options = ARCHETYPES[stage]
+    if archetype is None:
+        roll = rng.random() * sum(w for _, _, w in options)
+        chosen = options[-1]
+        for option in options:
+            roll -= option[2]
+            if roll <= 0:
+                chosen = option
+                break
+    else:
+        chosen = next(o for o in options if o[0] == archetype)
+    builder = chosen[1]
+    ctx = _Ctx(rng, stem, platforms, as_of)
+    plans = tuple(builder(ctx))  # type: ignore[operator]
+    snaps = tuple(
+        render_account(plan, as_of=as_of, seed=seed * 31 + k) for k, plan in enumerate(plans)
+    )
+    return SimBrand(name, stage, chosen[0], plans, snaps)
+
+
+def generate(n: int, *, seed: int, as_of: datetime) -> list[SimBrand]:
+    """`n` brands, spread evenly over stages 0-7, reproducible from `seed`.
+
+    >>> from datetime import UTC
+    >>> [b.label for b in generate(8, seed=1, as_of=datetime(2026, 11, 1, tzinfo=UTC))]
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    """
+    master = random.Random(seed)
+    brands: list[SimBrand] = []
+    seen: set[tuple[Platform, str]] = set()
+    for k in range(n):
+        while True:  # the simulated API looks accounts up by handle: keep them unique
+            brand = make_brand(k % 8, master.randrange(1 << 30), as_of=as_of)
+            keys = {(p.platform, p.handle.lower()) for p in brand.plans}
+            if not keys & seen and len(keys) == len(brand.plans):
+                seen |= keys
+                brands.append(brand)
+                break
+    return brands
+
+
+def unique_handles(brands: Sequence[SimBrand]) -> bool:
+    """Whether no two accounts of the set share a platform handle (the fake API needs that)."""
+    seen: set[tuple[Platform, str]] = set()
+    for brand in brands:
+        for plan in brand.plans:
+            key = (plan.platform, plan.handle.lower())
+            if key in seen:
+                return False
+            seen.add(key)
+    return True
