@@ -487,7 +487,10 @@ def _brand_report(
         stage, top_score, ruleset, window_posts, active_platforms, insufficient
     )
 
-    evidence.sort(key=lambda e: (-e.stage, -e.weight, e.platform or "", e.handle or ""))
+    order = {r.name: k for k, r in enumerate(ruleset.rules)}
+    evidence.sort(
+        key=lambda e: (-e.stage, -e.weight, order.get(e.rule, -1), e.platform or "", e.handle or "")
+    )
     advice = list(ruleset.advice_next.get(stage, ()))
     for rule_name, text in ruleset.advice_when:
         if rule_name in fired_rules and text not in advice:

@@ -115,8 +115,8 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 def normalise_text(text: str) -> str:
     """Lower-case text with URLs and @mentions removed, '#' dropped and quotes straightened.
 
-    >>> normalise_text("Vote NOW 🎉 #Feedback @someone https://x.co/a")
-    'vote now 🎉 feedback  '
+    >>> normalise_text("Vote NOW 🎉 #Feedback @someone https://x.co/a").split()
+    ['vote', 'now', '🎉', 'feedback']
     """
     text = _URL.sub(" ", text)
     text = _MENTION.sub(" ", text)
