@@ -143,8 +143,10 @@ class Storage:
     def __init__(self, url: str, *, clock: Callable[[], datetime] = _utcnow) -> None:
         self.url = url
         self._clock = clock
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self.engine = _make_engine(url)
+        # In-memory SQLite is one shared connection: reads must queue behind writes too.
+        self._serial = isinstance(self.engine.pool, StaticPool)
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = _utcnow) -> Storage:
@@ -175,6 +177,15 @@ class Storage:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        if self._serial:
+            with self._write_lock, self.engine.connect() as conn:
+                yield conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -220,14 +231,14 @@ class Storage:
             .order_by(snapshots.c.fetched_at.desc(), snapshots.c.id.desc())
             .limit(1)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(query).first()
         if row is None:
             return None
         return _load_snapshot(row[0])
 
     def snapshot_count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(snapshots)).scalar_one())
 
     def cache(self, *, max_posts: int, refresh: bool = False) -> SnapshotCache:
@@ -291,7 +302,7 @@ class Storage:
             .where(brand_results.c.run_id == run_id)
             .order_by(brand_results.c.id)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [
             StoredResult(
@@ -318,7 +329,7 @@ class Storage:
         )
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).all()
         entries = [
             HistoryEntry(run_at, BrandReport.model_validate_json(text)) for run_at, text in rows
@@ -333,7 +344,7 @@ class Storage:
             .group_by(brand_results.c.brand_key)
             .order_by(brand_results.c.brand_key)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [str(name) for _, name in conn.execute(query)]
 
 
