@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from analyser.batch_cli import batch_command
 from analyser.config import Settings, load_settings
 from analyser.errors import BadInputError, ExitCode, UptakeError, redact
 from analyser.handles import Handle, parse_handle
@@ -278,6 +279,7 @@ def schema() -> None:
 
 
 main.add_command(history_command)
+main.add_command(batch_command)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
