@@ -448,9 +448,9 @@ def _broadcast_topics(ctx: _Ctx) -> dict[str, float]:
     return {
         "neutral": ctx.u(0.5, 0.8),
         "broadcast": ctx.u(0.1, 0.35),
-        "promo": ctx.u(0.0, 0.08),
-        "calls": ctx.u(0.0, 0.03),
-        "commerce": ctx.u(0.0, 0.05),
+        "promo": ctx.u(0.0, 0.15),
+        "calls": ctx.u(0.0, 0.06),
+        "commerce": ctx.u(0.0, 0.1),
     }
 
 
@@ -464,12 +464,12 @@ def _main(ctx: _Ctx, platform: Platform, **kw: object) -> AccountPlan:
         following=ctx.i(50, 900),
         eras=((ctx.i(25, 70), 0.5, 360.0), (ctx.i(10, 50), 366.0, 720.0)),
         topics=(_broadcast_topics(ctx), _broadcast_topics(ctx)),
-        reply_share=(ctx.u(0.0, 0.04), ctx.u(0.0, 0.04)),
-        repost_share=(ctx.u(0.0, 0.05), ctx.u(0.0, 0.05)),
-        response_rate=(ctx.u(0.0, 0.05), ctx.u(0.0, 0.05)),
+        reply_share=(ctx.u(0.0, 0.1), ctx.u(0.0, 0.1)),
+        repost_share=(ctx.u(0.0, 0.08), ctx.u(0.0, 0.08)),
+        response_rate=(ctx.u(0.0, 0.15), ctx.u(0.0, 0.15)),
         closed_share=ctx.u(0.0, 0.9),
         engagement_rate=10 ** ctx.u(-3.7, -1.8),
-        spread=ctx.u(0.3, 0.6),
+        spread=ctx.u(0.3, 0.8),
     )
     return replace(base, **kw)  # type: ignore[arg-type]
 
@@ -568,7 +568,7 @@ def _stage4(ctx: _Ctx) -> list[AccountPlan]:
             plans[n] = replace(
                 plan,
                 viral_posts=ctx.i(1, 2),
-                viral_multiple=ctx.u(20, 120),
+                viral_multiple=ctx.u(12, 120),
                 spread=ctx.u(0.3, 0.5),
                 engagement_rate=10 ** ctx.u(-3.3, -2.0),
                 topics=({**plan.topics[0], "viral": 0.1}, plan.topics[1]),
@@ -639,7 +639,7 @@ def _stage6(ctx: _Ctx, small: bool = False) -> list[AccountPlan]:
             ctx,
             p,
             topics=(_two_way_topics(ctx), _two_way_topics(ctx)),
-            reply_share=(ctx.u(0.3, 0.65), ctx.u(0.2, 0.6)),
+            reply_share=(ctx.u(0.18, 0.65), ctx.u(0.18, 0.6)),
             repost_share=(ctx.u(0.0, 0.08), ctx.u(0.0, 0.08)),
             response_rate=(ctx.u(0.4, 0.9), ctx.u(0.3, 0.9)),
             closed_share=ctx.u(0.0, 0.1),
@@ -660,7 +660,7 @@ def _stage7(ctx: _Ctx) -> list[AccountPlan]:
     plans = []
     for p in ctx.platforms:
         topics = {
-            "commerce": ctx.u(0.45, 0.75),
+            "commerce": ctx.u(0.3, 0.75),
             "neutral": ctx.u(0.1, 0.3),
             "calls": ctx.u(0.0, 0.1),
         }
