@@ -16,6 +16,7 @@ import click
 from analyser.batch_cli import batch_command
 from analyser.config import Settings, load_settings
 from analyser.errors import BadInputError, ExitCode, UptakeError, redact
+from analyser.evaluate import evaluate_command
 from analyser.handles import Handle, parse_handle
 from analyser.history import history_command
 from analyser.models import Platform, report_json_schema
@@ -280,6 +281,7 @@ def schema() -> None:
 
 main.add_command(history_command)
 main.add_command(batch_command)
+main.add_command(evaluate_command)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
