@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -327,8 +328,13 @@ def run_batch(
     waiting: dict[int, _Brand] = {}
     queue: Iterator[BrandSpec] = iter(brands)
     exhausted = False
+    stop = threading.Event()
+    previous_handler = _catch_ctrl_c(stop)
     try:
         while True:
+            if stop.is_set():
+                # Raised here, between brands, never in the middle of writing one.
+                raise KeyboardInterrupt
             while not exhausted and len(waiting) < window:
                 spec = next(queue, None)
                 if spec is None:
@@ -355,8 +361,10 @@ def run_batch(
                 continue
             if not pending:
                 break
-            timeout = max(0.0, ready_since[0] + max_wait_s - clock()) if ready else None
-            done, _ = wait(list(pending), timeout=timeout, return_when=FIRST_COMPLETED)
+            timeout = max(0.0, ready_since[0] + max_wait_s - clock()) if ready else _TICK_S
+            done, _ = wait(
+                list(pending), timeout=min(timeout, _TICK_S), return_when=FIRST_COMPLETED
+            )
             for future in done:
                 snap, hit = future.result()  # re-raises fatal errors
                 users = pending.pop(future)
@@ -375,6 +383,8 @@ def run_batch(
         state["interrupted"] = True
         raise
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
         for pool in pools.values():
             pool.shutdown(wait=not state["interrupted"], cancel_futures=True)
         progress.close()
@@ -389,6 +399,23 @@ def run_batch(
         if out is not None:
             out.close(summary.model_dump(mode="json"))
     return summary
+
+
+_TICK_S = 0.25  # how often the main loop looks for Ctrl-C while workers are busy
+
+
+def _catch_ctrl_c(stop: threading.Event) -> Any:
+    """First Ctrl-C asks the batch to stop after the brand being written; a second one stops
+    at once. Only the main thread can own signal handlers (notebooks' workers cannot)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    return signal.signal(signal.SIGINT, handler)
 
 
 def _limits(concurrency: Mapping[Platform, int] | int) -> dict[Platform, int]:
