@@ -472,10 +472,10 @@ def _post_flags(posts: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
 
 def _life_cycle(out: pd.DataFrame, acc: pd.DataFrame, window_days: int) -> None:
     """Names and life cycle: the campaign-account story of stage 5 and the traces of 1-2."""
-    # Age of the account, or of its oldest fetched post where the platform hides creation.
-    first_post_age = out["days_since_last_post"] + out["active_span_days"]
-    age = out["account_age_days"].fillna(first_post_age)
-    long_lived_active = (age >= 730) & (out["days_since_last_post"] <= 180)
+    # Long-lived and continuously active: two years old (where the platform shows creation;
+    # Facebook pages do not), a year of visible posting, and posting in the last six months.
+    old_enough = out["account_age_days"].isna() | (out["account_age_days"] >= 730)
+    long_lived_active = old_enough & (out["days_since_last_post"] <= 180)
     long_lived_active &= out["active_span_days"].fillna(0) >= 365
     created_year = acc["created_at"].dt.year
     names = [

@@ -238,7 +238,10 @@ def render_account(plan: AccountPlan, *, as_of: datetime, seed: int) -> AccountS
         id=account_id,
         display_name=plan.display_name or plan.handle,
         url=url,
-        created_at=(as_of - timedelta(days=plan.created_days_ago)).replace(microsecond=0),
+        # Graph does not say when a page was created.
+        created_at=None
+        if platform is Platform.FACEBOOK
+        else (as_of - timedelta(days=plan.created_days_ago)).replace(microsecond=0),
         followers=plan.followers,
         following=plan.following if platform is Platform.TWITTER else None,
         post_count=len(posts) + plan.extra_post_count
