@@ -13,7 +13,7 @@ import pytest
 
 from analyser.classifier import assess, assess_many, explain, load_rules, parse_rules
 from analyser.demo import demo_brands
-from analyser.features import WORD_LISTS, load_words
+from analyser.features import SIGNALS, WORD_LISTS, load_words
 from analyser.models import STAGE_NAMES, AccountSnapshot, AccountStatus, BrandReport, Platform
 from analyser.sim import AccountPlan, render_account
 
@@ -288,3 +288,26 @@ def test_assess_many_matches_assess() -> None:
     alone = [assess(name, snaps, as_of=AS_OF) for name, snaps in brands]
     assert [r.model_dump() for r in together] == [r.model_dump() for r in alone]
     assert [r.stage for r in together] == [3, 6, 0, 0]
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_docs_describe_every_rule_and_signal() -> None:
+    stages = (DOCS / "stages.md").read_text("utf-8")
+    signals = (DOCS / "signals.md").read_text("utf-8")
+    ruleset = load_rules()
+    for rule in ruleset.rules:
+        row = next(
+            (
+                line
+                for line in stages.splitlines()
+                if line.startswith(f"| {rule.stage} | `{rule.name}`")
+            ),
+            "",
+        )
+        assert row, rule.name
+        assert f"`{rule.signal} {rule.condition.op} " in row, rule.name
+        assert f"{rule.weight:+g}" in row, rule.name
+    for signal in SIGNALS:
+        assert f"| `{signal}`" in signals, signal
