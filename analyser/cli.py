@@ -124,7 +124,22 @@ def _run_analysis(
     if mode in ("live", "record"):
         _require_credentials(settings, handles)
     runtime = Runtime(settings, mode=mode, max_posts=max_posts, as_of=when)
-    return analyse_brand_full(name, handles, runtime)
+    analysis = analyse_brand_full(name, handles, runtime)
+    if mode != "offline":
+        _remember(analysis, settings)
+    return analysis
+
+
+def _remember(analysis: BrandAnalysis, settings: Settings) -> None:
+    """Keep a live report in the results database so `uptake history` sees it. The analysis is
+    already done: a database problem is reported, not allowed to lose the output."""
+    from analyser.storage import open_storage
+
+    try:
+        with open_storage(settings) as storage:
+            storage.put_report(analysis.report)
+    except Exception as exc:  # any database failure is only a warning here
+        click.echo(f"warning: report not saved to history: {redact(str(exc))[:200]}", err=True)
 
 
 def _render(analysis: BrandAnalysis, fmt: str) -> str:
@@ -136,8 +151,14 @@ def _render(analysis: BrandAnalysis, fmt: str) -> str:
         return render_markdown(analysis.report)
     if fmt == "html":
         from analyser.report_html import render_html
+        from analyser.storage import history
 
-        return render_html([(analysis.report, analysis.snapshots)])
+        try:
+            past = {analysis.report.brand: history(analysis.report.brand)}
+        except Exception as exc:  # the report is still worth having without it
+            click.echo(f"warning: no history chart: {redact(str(exc))[:200]}", err=True)
+            past = {}
+        return render_html([(analysis.report, analysis.snapshots)], history=past)
     return render_table(analysis.report)
 
 
@@ -232,6 +253,7 @@ def record(
     _require_credentials(settings, handles)
     runtime = Runtime(settings, mode="record", max_posts=max_posts, as_of=_parse_as_of(as_of))
     analysis = analyse_brand_full(name, handles, runtime)
+    _remember(analysis, settings)
     click.echo(render_table(analysis.report))
     click.echo(f"\nrecorded {len(handles)} accounts under {settings.fixtures_dir}")
 
@@ -259,8 +281,9 @@ def demo(fmt: str, report_path: Path) -> None:
         click.echo(json.dumps([a.report.model_dump(mode="json") for a, _ in analyses], indent=2))
     else:
         click.echo("Demo brands (synthetic, replayed from fixtures/)\n")
+        width = max(len(a.report.brand) for a, _ in analyses) + 2
         for analysis, label in analyses:
-            click.echo(demo_line(analysis.report, label))
+            click.echo(demo_line(analysis.report, label, width=width))
         agree = sum(a.report.stage == label for a, label in analyses)
         click.echo(f"\n{agree}/{len(analyses)} brands at their labelled stage")
     try:

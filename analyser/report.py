@@ -80,13 +80,13 @@ def render_table(report: BrandReport) -> str:
     return "\n".join(lines)
 
 
-def demo_line(report: BrandReport, label: int | None = None) -> str:
+def demo_line(report: BrandReport, label: int | None = None, *, width: int = 28) -> str:
     """One line per demo brand: stage, confidence and the strongest evidence."""
     top = strongest_evidence(report, n=1)
     why = f"{top[0].signal} = {_fmt(top[0].value)}" if top else "no evidence"
     expected = "" if label is None else ("  ok" if label == report.stage else f"  (label {label})")
     return (
-        f"{report.brand:<28} stage {report.stage} {report.stage_name:<20} "
+        f"{report.brand:<{width}} stage {report.stage} {report.stage_name:<20} "
         f"{report.confidence:>4.0%}  {why}{expected}"
     )
 

@@ -201,3 +201,6 @@ def test_analyse_json_against_a_local_server(
     assert any(ev["platform"] == platform.value for ev in doc["evidence"])
     for secret in (FAKE_TWITTER_TOKEN, FAKE_YOUTUBE_KEY, FAKE_FACEBOOK_TOKEN):
         assert secret not in out + err
+    # A live analysis is kept for `uptake history`.
+    assert run(["history", "Brand X", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)
