@@ -259,3 +259,23 @@ def test_life_cycle_traces() -> None:
 def test_empty_run() -> None:
     frame = compute_features([], as_of=AS_OF)
     assert frame.empty
+
+
+def test_vectorised_text_matching_agrees_with_normalise_text() -> None:
+    texts = [
+        "WIN a hamper! 🎁 RT to enter",
+        "thanks @winprizes for the shout",
+        "see https://example.com/win-big",
+        "#Giveaway time",
+        "We’d love your input on the lids",
+        "Help us DESIGN the next one 👇",
+        "New listings from our makers ✨",
+        "Our new TV ad is here 📺",
+        "Window cleaning day",
+        "Fresh bread today.",
+    ]
+    posts = [post(i, i + 1, text) for i, text in enumerate(texts)]
+    row = compute_features([snap(account("words"), posts)], as_of=AS_OF).loc[0]
+    for signal, list_name in WORD_LISTS.items():
+        expected = sum(hits(list_name, t) for t in texts) / len(texts)
+        assert row[signal] == pytest.approx(expected), signal
