@@ -312,10 +312,14 @@ def run_batch(
     ready_since = [0.0]
 
     def flush() -> None:
-        group = [(b.spec.name, [b.snapshots[i] for i in range(len(b.handles))]) for b in ready]
-        ready.clear()
-        for outcome in _assess_group(group, runtime):
-            record(outcome)
+        # At most group_size brands per call: the classifier's frames stay the same size
+        # however many brands finished while the previous group was being assessed.
+        while ready:
+            chunk = ready[:group_size]
+            del ready[:group_size]
+            group = [(b.spec.name, [b.snapshots[i] for i in range(len(b.handles))]) for b in chunk]
+            for outcome in _assess_group(group, runtime):
+                record(outcome)
 
     pools = {
         p: ThreadPoolExecutor(max_workers=limits[p], thread_name_prefix=f"uptake-{p.value}")
