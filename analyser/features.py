@@ -86,6 +86,7 @@ EXAMPLE_COLUMNS: dict[str, str] = {
     "virality_ratio": "ex_virality_ratio",
     "closed_share": "ex_closed_share",
     "broadcast_ratio": "ex_broadcast_ratio",
+    "abandoned_after_burst": "ex_abandoned_after_burst",
 }
 
 # Ratios over fewer posts than this are noise, so they are unknown (NaN) rather than extreme.
@@ -411,6 +412,11 @@ def compute_features(
     out["views_per_day_median"] = agg["vpd"].astype("float64")
 
     for signal, column in EXAMPLE_COLUMNS.items():
+        if signal == "abandoned_after_burst":  # the last posts before the silence
+            every_mask = pd.Series(True, index=every.index)
+            order = every["created_at"].astype("int64").astype("float64")
+            out[column] = _examples(every_mask, every, order=order).reindex(idx)
+            continue
         mask = viral if signal == "virality_ratio" else posts[_EXAMPLE_FLAGS[signal]]
         out[column] = _examples(mask, posts, order=posts["_reach"]).reindex(idx)
 

@@ -176,6 +176,8 @@ def test_abandoned_campaign_marks_stage_5_beside_a_broadcaster() -> None:
     assert report.stage == 5
     fired = {e.rule for e in report.evidence if e.stage == 5}
     assert {"burst_then_silence", "campaign_named_account"} <= fired
+    burst = next(e for e in report.evidence if e.rule == "burst_then_silence")
+    assert len(burst.examples) == 3 and "brandpromo2025/status/" in burst.examples[0]
     assert any("rename" in a.lower() for a in report.advice)
     main, side = report.platforms
     assert main.stage == 3 and side.stage == 5
