@@ -313,3 +313,22 @@ def test_docs_describe_every_rule_and_signal() -> None:
         assert f"{rule.weight:+g}" in row, rule.name
     for signal in SIGNALS:
         assert f"| `{signal}`" in signals, signal
+
+
+def test_assess_many_computes_features_once_for_all_brands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One pass over all accounts of the run (and one for the window before), not one per brand."""
+    import analyser.classifier as classifier
+
+    calls: list[int] = []
+    real = classifier.compute_features
+
+    def counting(snapshots: Any, **kw: Any) -> Any:
+        calls.append(len(snapshots))
+        return real(snapshots, **kw)
+
+    monkeypatch.setattr(classifier, "compute_features", counting)
+    brands = [
+        (f"b{k}", [render_account(plan(T, f"acc{k}"), as_of=AS_OF, seed=k)]) for k in range(5)
+    ]
+    assess_many(brands, as_of=AS_OF)
+    assert calls == [5, 5]
