@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                     limit_s=args.max_seconds,
                 )  # fmt: skip
                 memory[n] = res["peak_rss_mb"]
+                for failure in res["summary"].get("failures", [])[:2]:
+                    print(f"  {failure['status']}: {failure['name']}: {failure['error']}")
                 print(
                     f"memory: {n} brands -> peak RSS {res['peak_rss_mb']:.0f} MB "
                     f"({res['wall_s']:.1f} s, {n / res['wall_s']:.0f} brands/s, exit {res['exit']})"
