@@ -17,7 +17,7 @@ from analyser.errors import (
 from analyser.handles import Handle
 from analyser.models import Account, AccountSnapshot, AccountStatus, BrandReport, Platform
 from connectors import make_connector, planned_cost
-from connectors.base import Connector, Cost, Gate, RetryPolicy
+from connectors.base import Connector, Cost, Gate, Meter, RetryPolicy
 from connectors.replay import Cassette, Handler, Seam, cassette_path
 
 __all__ = [
@@ -136,10 +136,20 @@ class Runtime:
                     self.cache_hits += 1
                 return cached
         connector, cassette = self._connector(handle)
+        meter = Meter()
         try:
-            snapshot = connector.fetch(handle, max_posts=self.max_posts, since=self.since)
+            snapshot = connector.fetch(
+                handle, max_posts=self.max_posts, since=self.since, meter=meter
+            )
         except ApiError as exc:  # AuthError, ConfigError, FixtureMissingError are not ApiErrors
-            snapshot = _error_snapshot(handle, exc.message)
+            # What the failed fetch spent still counts against the quota and the report.
+            snapshot = _error_snapshot(handle, exc.message).model_copy(
+                update={
+                    "requests": meter.requests,
+                    "quota_units": meter.quota_units,
+                    "post_reads": meter.post_reads,
+                }
+            )
         if cassette is not None and self.mode == "record":
             cassette.save()
         with self._lock:

@@ -181,8 +181,14 @@ class Connector(Protocol):
     platform: ClassVar[Platform]
 
     def fetch(
-        self, handle: Handle, *, max_posts: int, since: datetime | None = None
+        self,
+        handle: Handle,
+        *,
+        max_posts: int,
+        since: datetime | None = None,
+        meter: Meter | None = None,
     ) -> AccountSnapshot:
         """Fetch the account and up to `max_posts` recent posts. Unknown accounts come back as a
-        snapshot with status not_found, never as an exception."""
+        snapshot with status not_found, never as an exception. Pass a `meter` to learn what a
+        fetch spent even when it fails half-way (quota units are spent all the same)."""
         ...

@@ -217,14 +217,19 @@ class FacebookConnector:
         return planned_cost(max_posts)
 
     def fetch(
-        self, handle: Handle, *, max_posts: int, since: datetime | None = None
+        self,
+        handle: Handle,
+        *,
+        max_posts: int,
+        since: datetime | None = None,
+        meter: Meter | None = None,
     ) -> AccountSnapshot:
         """The page and up to `max_posts` of its newest posts (at or after `since`).
 
         A page Graph does not know comes back with status not_found; auth, permission and
         exhausted rate limits raise.
         """
-        meter = Meter()
+        meter = meter if meter is not None else Meter()
         notes: list[str] = []
         fetched_at = self._clock()
         try:

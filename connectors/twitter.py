@@ -136,7 +136,12 @@ class TwitterConnector:
         return _plan(max_posts)
 
     def fetch(
-        self, handle: Handle, *, max_posts: int = DEFAULT_MAX_POSTS, since: datetime | None = None
+        self,
+        handle: Handle,
+        *,
+        max_posts: int = DEFAULT_MAX_POSTS,
+        since: datetime | None = None,
+        meter: Meter | None = None,
     ) -> AccountSnapshot:
         """The account and up to `max_posts` recent posts (newest first).
 
@@ -147,7 +152,7 @@ class TwitterConnector:
         guard_tweepy_logs()
         if self._gate is not None and self._gate.exhausted:
             raise QuotaExceededError(self._gate.exhausted)
-        meter = Meter()
+        meter = meter if meter is not None else Meter()
         fetched_at = self._now()
         name = handle.value
 

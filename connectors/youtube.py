@@ -170,7 +170,12 @@ class YouTubeConnector:
         return _planned(max_posts, self._comment_sample)
 
     def fetch(
-        self, handle: Handle, *, max_posts: int, since: datetime | None = None
+        self,
+        handle: Handle,
+        *,
+        max_posts: int,
+        since: datetime | None = None,
+        meter: Meter | None = None,
     ) -> AccountSnapshot:
         """Fetch one channel. Unknown channels come back with status not_found.
 
@@ -178,7 +183,7 @@ class YouTubeConnector:
         more on YouTube), AuthError, RateLimitError/TransientError after bounded retries, and
         DataError for bodies we cannot parse.
         """
-        meter = Meter()
+        meter = meter if meter is not None else Meter()
         try:
             return _Fetch(self, meter, handle, max_posts=max_posts, since=since).run()
         finally:

@@ -120,3 +120,24 @@ def test_dedupe_keeps_the_first_spelling() -> None:
         [parse_handle("twitter", "BrandX"), parse_handle("twitter", "@brandx")]
     )
     assert [h.value for h in handles] == ["BrandX"]
+
+
+def test_units_spent_before_a_failure_still_count(settings: Settings) -> None:
+    from connectors.fakeapi.youtube import Fake
+
+    channel = _snapshot(Platform.YOUTUBE, "brandxtv", "UCabcdefghijklmnopqrstuv", 120)
+    runtime = Runtime(
+        settings.model_copy(update={"youtube_comment_sample": 0}),
+        mode="simulated",
+        handler=Fake([channel], daily_quota=3),  # the channel lookup and two pages, then spent
+        policy=RetryPolicy.no_wait(2),
+    )
+    snap = runtime.fetch(parse_handle("youtube", "@brandxtv"))
+    assert snap.account.status is AccountStatus.ERROR
+    assert "quota" in (snap.account.status_detail or "")
+    assert snap.quota_units >= 3
+    assert runtime.spent.quota_units == snap.quota_units
+    # The run stops spending on YouTube: the next channel costs nothing.
+    again = runtime.fetch(parse_handle("youtube", "@othertv"))
+    assert again.account.status is AccountStatus.ERROR
+    assert again.quota_units == 0
