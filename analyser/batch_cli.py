@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from analyser.batchio import BrandOutcome, CompetitorFileError, OutputWriter, lo
 from analyser.config import load_settings
 from analyser.errors import BadInputError, ExitCode, UptakeError
 from analyser.models import Platform
-from analyser.pipeline import Mode, Runtime, check_budget
+from analyser.pipeline import Mode, Runtime, check_budget, parse_as_of
 from analyser.storage import open_storage
 
 __all__ = ["BatchPartialError", "LineProgress", "RichProgress", "batch_command", "make_progress"]
@@ -121,16 +120,6 @@ def _duration(seconds: float) -> str:
     return f"{whole // 3600}h{whole // 60 % 60:02d}m"
 
 
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInputError(f"--as-of {value!r} is not a date (expected YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def summary_lines(summary: BatchSummary, out_dir: Path | None) -> list[str]:
     lines = [
         f"{summary.brands} brands: {summary.ok} ok, {summary.partial} partial, "
@@ -194,7 +183,7 @@ def batch_command(
     """
     limits = parse_concurrency(concurrency)
     age = parse_max_age(max_age)
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     if out_dir is None and not plan:
         raise BadInputError("--out DIR is required (or use --plan to see the cost only)")
     try:

@@ -7,7 +7,6 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +26,7 @@ from analyser.pipeline import (
     analyse_brand_full,
     check_budget,
     dedupe_handles,
+    parse_as_of,
     plan_cost,
 )
 from analyser.report import demo_line, render_json, render_table
@@ -39,16 +39,6 @@ FORMATS = ("table", "json", "markdown", "html")
 
 class _Context:
     debug: bool = False
-
-
-def _parse_as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInputError(f"--as-of {value!r} is not a date (expected YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _handles(
@@ -118,7 +108,7 @@ def _run_analysis(
     mode: Mode,
 ) -> BrandAnalysis:
     handles = _handles(twitter, youtube, facebook)
-    when = _parse_as_of(as_of)
+    when = parse_as_of(as_of)
     settings = load_settings()
     check_budget(plan_cost(handles, settings, max_posts), quota_budget)
     if mode in ("live", "record"):
@@ -251,7 +241,7 @@ def record(
         settings = settings.model_copy(update={"fixtures_dir": fixtures_dir})
     check_budget(plan_cost(handles, settings, max_posts), quota_budget)
     _require_credentials(settings, handles)
-    runtime = Runtime(settings, mode="record", max_posts=max_posts, as_of=_parse_as_of(as_of))
+    runtime = Runtime(settings, mode="record", max_posts=max_posts, as_of=parse_as_of(as_of))
     analysis = analyse_brand_full(name, handles, runtime)
     _remember(analysis, settings)
     click.echo(render_table(analysis.report))
@@ -311,7 +301,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code instead of exiting (tests, embedding)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        main.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = main.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        if isinstance(code, int):  # ctx.exit(n) comes back as the return value
+            return code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:  # usage errors: exit 2

@@ -29,6 +29,7 @@ __all__ = [
     "analyse_brand_full",
     "check_budget",
     "dedupe_handles",
+    "parse_as_of",
     "plan_cost",
 ]
 
@@ -178,6 +179,17 @@ def _error_snapshot(handle: Handle, message: str) -> AccountSnapshot:
         status_detail=message,
     )
     return AccountSnapshot(account=account, fetched_at=datetime.now(UTC))
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    """--as-of as an aware UTC datetime; a date alone means midnight UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInputError(f"--as-of {value!r} is not a date (expected YYYY-MM-DD)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def dedupe_handles(handles: Iterable[Handle]) -> tuple[Handle, ...]:
