@@ -20,6 +20,7 @@ from analyser.batch import (
     plan_batch,
     run_batch,
 )
+from analyser.batch_report import write_batch_report
 from analyser.batchio import BrandOutcome, CompetitorFileError, OutputWriter, load_competitors
 from analyser.config import load_settings
 from analyser.errors import BadInputError, ExitCode, UptakeError
@@ -223,7 +224,10 @@ def batch_command(
             progress=make_progress(quiet=quiet),
             source=str(competitors),
         )
+        report = write_batch_report(out_dir, brands, storage, max_posts=max_posts)
     click.echo("\n".join(summary_lines(summary, out_dir)))
+    if report is not None:
+        click.echo(f"HTML report: {report}")
     if summary.failed or summary.partial:
         raise BatchPartialError(
             f"{summary.failed + summary.partial} of {summary.brands} brands failed or are "
