@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     youtube_comment_sample: int = Field(default=10, ge=0, le=50)
     # Top-level comments read inline with each Facebook post (0: counts only, no thread sample).
     facebook_comment_sample: int = Field(default=10, ge=0, le=100)
+    # Recent Facebook posts with comments beyond the inline sample whose comments edge is read
+    # too, one request each (0: none, the cost stays 1 + ceil(N/100)).
+    facebook_comment_pages: int = Field(default=0, ge=0, le=1000)
 
     @field_validator("twitter_base_url", "youtube_base_url", "facebook_base_url")
     @classmethod

@@ -36,6 +36,7 @@ from connectors.replay import Seam, httpx_transport
 
 __all__ = [
     "AUTHORS_WITHHELD",
+    "COMMENT_FIELDS",
     "MAX_PAGE_SIZE",
     "NEAR_LIMIT_HOLD_S",
     "NEAR_LIMIT_PCT",
@@ -52,6 +53,9 @@ __all__ = [
 PAGE_FIELDS = "id,name,username,fan_count,followers_count,link,category,about"
 MAX_PAGE_SIZE = 100  # Graph refuses a larger `limit` on the posts edge
 REPLY_SAMPLE = 5  # replies read under each sampled comment, to find the page's answers
+# The comments edge read for a post only when asked (UPTAKE_FACEBOOK_COMMENT_PAGES): top-level
+# comments with up to 25 replies each, so a page answer deep in a thread is still seen.
+COMMENT_FIELDS = "id,from,message,created_time,comments.limit(25){from,created_time}"
 NEAR_LIMIT_PCT = 90.0  # usage header percentage at which we slow the whole platform down
 NEAR_LIMIT_HOLD_S = 60.0  # pause when near the limit and Graph gives no regain estimate
 
@@ -80,12 +84,20 @@ def post_fields(comment_sample: int) -> str:
 
 
 def planned_cost(max_posts: int, settings: Settings | None = None) -> Cost:
-    """One page request plus one posts request per 100 posts; comments ride along inline.
+    """One page request, one posts request per 100 posts (the comment sample rides along inline),
+    and one comments request for each of up to `facebook_comment_pages` posts.
 
     >>> planned_cost(250).requests
     4
+    >>> planned_cost(250, Settings(facebook_comment_pages=5)).requests
+    9
     """
-    return Cost(requests=1 + math.ceil(max(0, max_posts) / MAX_PAGE_SIZE))
+    return _cost(max_posts, settings.facebook_comment_pages if settings is not None else 0)
+
+
+def _cost(max_posts: int, comment_pages: int) -> Cost:
+    posts = max(0, max_posts)
+    return Cost(requests=1 + math.ceil(posts / MAX_PAGE_SIZE) + min(max(0, comment_pages), posts))
 
 
 def build(
@@ -106,6 +118,7 @@ def build(
         client,
         api_version=settings.facebook_api_version,
         comment_sample=settings.facebook_comment_sample,
+        comment_pages=settings.facebook_comment_pages,
         policy=policy,
         gate=gate,
         timeout_s=settings.http_timeout_s,
@@ -116,7 +129,8 @@ class FacebookConnector:
     """Reads one Page and its recent posts with the fewest requests Graph allows.
 
     Counts (reactions, comments, shares) and a small sample of comments with their replies come
-    inline through field expansion, so N posts cost 1 + ceil(N/100) requests.
+    inline through field expansion, so N posts cost 1 + ceil(N/100) requests. Only when asked
+    (`comment_pages` > 0) are the fuller comments of the most recent posts read, one request each.
     """
 
     platform: ClassVar[Platform] = Platform.FACEBOOK
@@ -127,6 +141,7 @@ class FacebookConnector:
         *,
         api_version: str = "v26.0",
         comment_sample: int = 10,
+        comment_pages: int = 0,
         policy: RetryPolicy | None = None,
         gate: Gate | None = None,
         timeout_s: float = 20.0,
@@ -135,13 +150,14 @@ class FacebookConnector:
         self._client = client
         self._version = api_version.strip("/")
         self._comment_sample = comment_sample
+        self._comment_pages = max(0, comment_pages)
         self._policy = policy or RetryPolicy()
         self._gate = gate
         self._timeout_s = timeout_s
         self._clock = clock
 
     def planned_cost(self, max_posts: int) -> Cost:
-        return planned_cost(max_posts)
+        return _cost(max_posts, self._comment_pages)
 
     def fetch(
         self,
@@ -173,7 +189,8 @@ class FacebookConnector:
             return AccountSnapshot(account=account, fetched_at=fetched_at, requests=meter.requests)
         account = self._account(handle, page, notes)
         assert account.id is not None
-        posts, samples, skipped = self._posts(account.id, max_posts, since, meter, notes)
+        posts, samples, visible, skipped = self._posts(account.id, max_posts, since, meter, notes)
+        samples = self._fuller_samples(account.id, posts, samples, visible, meter, notes)
         window_start = since
         if window_start is None and posts:
             window_start = min(p.created_at for p in posts)
@@ -257,13 +274,15 @@ class FacebookConnector:
         since: datetime | None,
         meter: Meter,
         notes: list[str],
-    ) -> tuple[list[Post], list[ThreadSample], int]:
+    ) -> tuple[list[Post], list[ThreadSample], dict[str, int], int]:
+        """The posts, their inline samples, how many comments each showed inline, and skips."""
         posts: list[Post] = []
         samples: list[ThreadSample] = []
+        visible: dict[str, int] = {}
         skipped = 0
         seen: set[str] = set()
         if max_posts <= 0:
-            return posts, samples, skipped
+            return posts, samples, visible, skipped
         path = f"/{self._version}/{page_id}/posts"
         params = {"fields": post_fields(self._comment_sample)}
         if since is not None:
@@ -297,6 +316,7 @@ class FacebookConnector:
                 if len(posts) >= max_posts:
                     break
                 posts.append(post)
+                visible[post.id] = _visible_comments(item)
                 if sample is not None:
                     samples.append(sample)
             if len(posts) >= max_posts or reached_since:
@@ -305,7 +325,63 @@ class FacebookConnector:
             if following is None:
                 break
             params = following
-        return posts, samples, skipped
+        return posts, samples, visible, skipped
+
+    # -- comments, only when asked -------------------------------------------------------------
+
+    def _fuller_samples(
+        self,
+        page_id: str,
+        posts: list[Post],
+        samples: list[ThreadSample],
+        visible: dict[str, int],
+        meter: Meter,
+        notes: list[str],
+    ) -> list[ThreadSample]:
+        """Rebuild the samples of the most recent posts whose inline comments fell short of the
+        total, from one page of each one's comments edge.
+
+        Each read costs a request, so it happens only for `comment_pages` posts, newest first,
+        and only where Graph's total says there is more to see.
+        """
+        if self._comment_pages <= 0:
+            return samples
+        by_post = {s.post_id: s for s in samples}
+        short = [p for p in posts if p.replies is not None and visible.get(p.id, 0) < p.replies]
+        short.sort(key=lambda p: p.created_at, reverse=True)
+        for post in short[: self._comment_pages]:
+            comments = self._comment_page(post.id, meter, notes)
+            if comments is None or len(comments) <= visible.get(post.id, 0):
+                continue  # nothing fuller than what came inline
+            disabled = post.reply_policy is ReplyPolicy.DISABLED
+            sample = _thread_sample(post.id, {"data": comments}, page_id, disabled)
+            if sample is not None:
+                by_post[post.id] = sample
+        return [by_post[p.id] for p in posts if p.id in by_post]
+
+    def _comment_page(
+        self, post_id: str, meter: Meter, notes: list[str]
+    ) -> list[dict[str, Any]] | None:
+        """The first page of a post's top-level comments; None when Graph will not list them.
+
+        Errors follow the same Graph-code table as every other request. A post whose comments
+        Graph calls missing (deleted since, or a video only admins may read) keeps its inline
+        sample and the run goes on: the posts edge has already shown the token can read the page.
+        """
+        path = f"/{self._version}/{post_id}/comments"
+        params = {"fields": COMMENT_FIELDS, "filter": "toplevel", "limit": str(MAX_PAGE_SIZE)}
+        try:
+            body = self._get(path, params, meter, notes)
+        except PageMissing as missing:
+            notes.append(f"Graph would not list the comments of post {post_id} ({missing.detail})")
+            return None
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise DataError(f"Graph answered GET {path} without a data list")
+        # One page each keeps the cost as planned. The continuation is still vetted by the rule
+        # the posts edge uses, so a paging.next naming another host is reported, never contacted.
+        self._next_params(body.get("paging"), params, notes)
+        return [c for c in data if isinstance(c, dict)]
 
     def _next_params(
         self, paging: Any, params: dict[str, str], notes: list[str]
@@ -424,6 +500,13 @@ def _thread_sample(
         threads_answered=answered,
         comments_disabled=disabled,
     )
+
+
+def _visible_comments(item: Any) -> int:
+    """How many top-level comments a posts-edge item showed inline."""
+    comments = item.get("comments") if isinstance(item, dict) else None
+    data = comments.get("data") if isinstance(comments, dict) else None
+    return sum(1 for c in data if isinstance(c, dict)) if isinstance(data, list) else 0
 
 
 def _replies(comment: dict[str, Any]) -> list[dict[str, Any]]:

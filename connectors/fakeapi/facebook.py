@@ -3,7 +3,8 @@
 Shapes follow the recorded responses in /work/shared/real-samples/facebook/: page objects with
 `fan_count`, the posts edge with `reactions`/`comments` summaries and `shares.count`, cursor
 paging whose `paging.next` points back at the host that was asked, comments without `from`
-(and without `id`) when Graph withholds authors, and error envelopes with Graph codes.
+(and without `id`) when Graph withholds authors, error envelopes with Graph codes, and each
+post's comments edge rendered from its ThreadSample.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ __all__ = ["DEFAULT_LIMIT", "Fake"]
 DEFAULT_LIMIT = 25  # Graph's page size when no `limit` is given
 MAX_LIMIT = 100
 DEFAULT_COMMENT_LIMIT = 25
-_ROUTE = re.compile(r"(?:^|/)(v\d+\.\d+)/([^/]+?)(?:/(posts))?/?$")
+_ROUTE = re.compile(r"(?:^|/)(v\d+\.\d+)/([^/]+?)(?:/(posts|comments))?/?$")
 _NUMERIC = re.compile(r"[0-9]+")
 _LIMIT = re.compile(r"comments\.limit\((\d+)\)")
 _DEFAULT_USAGE = {"call_count": 1, "total_cputime": 1, "total_time": 1}
 
 
 class Fake:
-    """Serves `GET /{version}/{page}` and `GET /{version}/{page-id}/posts` from snapshots.
+    """Serves `GET /{version}/{page}`, `GET /{version}/{page-id}/posts` and
+    `GET /{version}/{post-id}/comments` from snapshots.
 
     Returns None for any other path, so the other platform fakes get their turn.
     """
@@ -43,10 +45,14 @@ class Fake:
         usage: Mapping[str, int] | None = None,
     ) -> None:
         self._pages: dict[str, AccountSnapshot] = {}
+        self._posts_by_id: dict[str, tuple[AccountSnapshot, Post]] = {}
         for snap in snapshots:
             self._pages.setdefault(snap.account.handle.lower(), snap)
             if snap.account.id:
                 self._pages.setdefault(snap.account.id, snap)
+            if snap.account.status is AccountStatus.FOUND:
+                for post in snap.posts:
+                    self._posts_by_id.setdefault(post.id, (snap, post))
         self._usage = dict(usage or _DEFAULT_USAGE)
 
     def handle(self, request: HttpRequest) -> HttpResponse | None:
@@ -54,6 +60,11 @@ class Fake:
         if match is None or request.method.upper() != "GET":
             return None
         name, edge = match.group(2), match.group(3)
+        if edge == "comments":
+            found = self._posts_by_id.get(name)
+            if found is None:
+                return self._no_object(name)
+            return self._comments(request, *found)
         snap = self._pages.get(name.lower()) or self._pages.get(name)
         if snap is None or snap.account.status is not AccountStatus.FOUND:
             return self._missing(name, snap)
@@ -88,16 +99,19 @@ class Fake:
             )
         if _NUMERIC.fullmatch(name) or status is not AccountStatus.NOT_FOUND:
             # Unknown ids, unpublished and restricted pages all look like this from outside.
-            return self._error(
-                400,
-                100,
-                f"Unsupported get request. Object with ID '{name}' does not exist, cannot be "
-                "loaded due to missing permissions, or does not support this operation. Please "
-                "read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
-                subcode=33,
-            )
+            return self._no_object(name)
         return self._error(
             404, 803, f"(#803) Some of the aliases you requested do not exist: {name}"
+        )
+
+    def _no_object(self, name: str) -> HttpResponse:
+        return self._error(
+            400,
+            100,
+            f"Unsupported get request. Object with ID '{name}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation. Please "
+            "read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+            subcode=33,
         )
 
     def _page(self, request: HttpRequest, snap: AccountSnapshot) -> HttpResponse:
@@ -153,6 +167,54 @@ class Fake:
             payload["paging"] = paging
         return self._ok(payload)
 
+    def _comments(self, request: HttpRequest, snap: AccountSnapshot, post: Post) -> HttpResponse:
+        """A post's comments edge: every thread of its ThreadSample, oldest first, with the
+        page's reply under each answered one; authors and ids left out when they are withheld."""
+        query = request.query
+        try:
+            limit = int(query.get("limit") or DEFAULT_COMMENT_LIMIT)
+        except ValueError:
+            return self._error(400, 100, "(#100) Param limit must be an integer")
+        if not 1 <= limit <= MAX_LIMIT:
+            return self._error(400, 100, f"(#100) The limit must be between 1 and {MAX_LIMIT}")
+        flat = query.get("filter", "toplevel")
+        if flat not in ("toplevel", "stream"):
+            return self._error(
+                400, 100, "(#100) filter must be one of the following values: toplevel, stream"
+            )
+        offset = _decode_cursor(query.get("after", ""))
+        if offset is None:
+            return self._error(400, 100, "(#100) Invalid cursor")
+        assert snap.account.id is not None
+        page_name = snap.account.display_name or snap.account.handle
+        sample = next((s for s in snap.thread_samples if s.post_id == post.id), None)
+        fields = _top_fields(query.get("fields", "id,message,created_time"))
+        reply_spec = fields.get("comments", "")
+        reply_limits = [int(n) for n in _LIMIT.findall(reply_spec)]
+        reply_limit = reply_limits[0] if reply_limits else DEFAULT_COMMENT_LIMIT
+        total = sample.threads_seen if sample is not None else 0
+        items = _comment_items(post, sample, total, reply_limit, snap.account.id, page_name)
+        if flat == "stream":  # replies become items of their own, after the comment they answer
+            items = [x for item in items for x in (item, *item.get("comments", {}).get("data", []))]
+        chunk = [
+            {k: v for k, v in item.items() if k in fields}
+            for item in items[offset : offset + limit]
+        ]
+        payload: dict[str, Any] = {"data": chunk}
+        if query.get("summary") in ("1", "true"):
+            payload["summary"] = _comment_summary(post, sample) or {"total_count": len(items)}
+        if chunk:
+            paging: dict[str, Any] = {
+                "cursors": {
+                    "before": _encode_cursor(post.id, offset),
+                    "after": _encode_cursor(post.id, offset + len(chunk)),
+                }
+            }
+            if offset + len(chunk) < len(items):
+                paging["next"] = _next_url(request, paging["cursors"]["after"])
+            payload["paging"] = paging
+        return self._ok(payload)
+
 
 # -- rendering ---------------------------------------------------------------------------------
 
@@ -195,44 +257,68 @@ def _render_comments(
     data: list[dict[str, Any]] = []
     if sample is not None:
         shown = min(sample.threads_seen, top_limit)
-        for i in range(shown):
-            at = _graph_time(post.created_at + timedelta(minutes=i + 1))
-            if sample.threads_answered is None:
-                # What Graph returns to apps that do not manage the page: no id, no author.
-                data.append({"created_time": at, "message": f"Comment {i + 1}", "comment_count": 0})
-                continue
-            answered = _answered(i, sample.threads_answered, sample.threads_seen)
-            comment: dict[str, Any] = {
-                "id": f"{post.id}_{9000 + i}",
-                "from": {"name": f"Community member {i + 1}", "id": str(7_000_000_000 + i)},
-                "created_time": at,
-                "message": f"Comment {i + 1}",
-                "comment_count": 1 if answered else 0,
-            }
-            if answered and reply_limit > 0:
-                reply_at = _graph_time(post.created_at + timedelta(minutes=i + 2))
-                comment["comments"] = {
-                    "data": [
-                        {
-                            "id": f"{post.id}_{9500 + i}",
-                            "from": {"name": page_name, "id": page_id},
-                            "created_time": reply_at,
-                        }
-                    ]
-                }
-            data.append(comment)
+        data = _comment_items(post, sample, shown, reply_limit, page_id, page_name)
     result: dict[str, Any] = {"data": data}
-    if post.replies is not None:
-        summary: dict[str, Any] = {"order": "chronological", "total_count": post.replies}
-        disabled = post.reply_policy is ReplyPolicy.DISABLED or (
-            sample is not None and sample.comments_disabled
-        )
-        if disabled:
-            summary["can_comment"] = False
-        elif post.reply_policy is not None:
-            summary["can_comment"] = True
+    summary = _comment_summary(post, sample)
+    if summary is not None:
         result["summary"] = summary
     return result
+
+
+def _comment_items(
+    post: Post,
+    sample: ThreadSample | None,
+    stop: int,
+    reply_limit: int,
+    page_id: str,
+    page_name: str,
+) -> list[dict[str, Any]]:
+    """The first `stop` top-level comments of a post's thread sample, the same whether they are
+    read inline on the posts edge or from the post's own comments edge."""
+    data: list[dict[str, Any]] = []
+    if sample is None:
+        return data
+    for i in range(min(stop, sample.threads_seen)):
+        at = _graph_time(post.created_at + timedelta(minutes=i + 1))
+        if sample.threads_answered is None:
+            # What Graph returns to apps that do not manage the page: no id, no author.
+            data.append({"created_time": at, "message": f"Comment {i + 1}", "comment_count": 0})
+            continue
+        answered = _answered(i, sample.threads_answered, sample.threads_seen)
+        comment: dict[str, Any] = {
+            "id": f"{post.id}_{9000 + i}",
+            "from": {"name": f"Community member {i + 1}", "id": str(7_000_000_000 + i)},
+            "created_time": at,
+            "message": f"Comment {i + 1}",
+            "comment_count": 1 if answered else 0,
+        }
+        if answered and reply_limit > 0:
+            reply_at = _graph_time(post.created_at + timedelta(minutes=i + 2))
+            comment["comments"] = {
+                "data": [
+                    {
+                        "id": f"{post.id}_{9500 + i}",
+                        "from": {"name": page_name, "id": page_id},
+                        "created_time": reply_at,
+                    }
+                ]
+            }
+        data.append(comment)
+    return data
+
+
+def _comment_summary(post: Post, sample: ThreadSample | None) -> dict[str, Any] | None:
+    if post.replies is None:
+        return None
+    summary: dict[str, Any] = {"order": "chronological", "total_count": post.replies}
+    disabled = post.reply_policy is ReplyPolicy.DISABLED or (
+        sample is not None and sample.comments_disabled
+    )
+    if disabled:
+        summary["can_comment"] = False
+    elif post.reply_policy is not None:
+        summary["can_comment"] = True
+    return summary
 
 
 def _answered(i: int, answered: int, seen: int) -> bool:
