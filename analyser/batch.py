@@ -268,9 +268,7 @@ def run_batch(
     run_id = storage.start_run(source, len(brands)) if storage is not None else None
     totals = _Totals()
     state = {"interrupted": False, "done": 0}
-    accounts = unique_accounts(brands)
-    per_platform = {p: sum(1 for k in accounts if k[0] is p) for p in Platform}
-    progress.start(len(brands), {p: n for p, n in per_platform.items() if n})
+    progress.start(len(brands), _accounts_per_platform(brands))
 
     def fetch(handle: Handle) -> tuple[AccountSnapshot, bool]:
         try:
@@ -420,6 +418,15 @@ def _catch_ctrl_c(stop: threading.Event) -> Any:
         stop.set()
 
     return signal.signal(signal.SIGINT, handler)
+
+
+def _accounts_per_platform(brands: Sequence[BrandSpec]) -> dict[Platform, int]:
+    """Progress totals. Only the counts outlive this call: holding the set of every account for
+    the whole run made memory grow with the length of the list."""
+    counts = dict.fromkeys(Platform, 0)
+    for platform, _ in unique_accounts(brands):
+        counts[platform] += 1
+    return {p: n for p, n in counts.items() if n}
 
 
 def _limits(concurrency: Mapping[Platform, int] | int) -> dict[Platform, int]:
