@@ -56,3 +56,18 @@ def test_large_batches_leave_the_per_post_charts_out(tmp_path: Path) -> None:
 def test_no_report_when_nothing_was_analysed(tmp_path: Path) -> None:
     with open_storage(load_settings()) as storage:
         assert write_batch_report(tmp_path, [], storage, max_posts=200) is None
+
+
+def test_large_batches_are_rendered_page_by_page(tmp_path: Path) -> None:
+    competitors = _subset(tmp_path, 5)
+    out = tmp_path / "out"
+    assert run(["batch", str(competitors), "--out", str(out), "--offline", "--quiet"]) == 0
+    brands = load_competitors(competitors)
+    with open_storage(load_settings()) as storage:
+        first = write_batch_report(out, brands, storage, max_posts=200, page_brands=2)
+    assert first == out / "report.html"
+    pages = [out / "report.html", out / "report-002.html", out / "report-003.html"]
+    texts = [p.read_text(encoding="utf-8") for p in pages]
+    assert "page 1 of 3" in texts[0] and "page 3 of 3" in texts[2]
+    for spec in brands:  # every brand on exactly one page
+        assert sum(spec.name in text for text in texts) == 1
