@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict
 from analyser.batchio import BrandOutcome, BrandSpec, OutputWriter, Status
 from analyser.errors import AuthError, ConfigError, FixtureMissingError, UptakeError, redact
 from analyser.handles import Handle
-from analyser.models import Account, AccountSnapshot, AccountStatus, BrandReport, Platform
-from analyser.pipeline import Runtime, SnapshotCache, dedupe_handles
+from analyser.models import AccountSnapshot, AccountStatus, BrandReport, Platform
+from analyser.pipeline import Runtime, SnapshotCache, dedupe_handles, error_snapshot
 from analyser.storage import Storage, handle_key
 from connectors import planned_cost
 from connectors.base import Cost
@@ -276,9 +276,9 @@ def run_batch(
         except FATAL:
             raise
         except UptakeError as exc:
-            snap = _error_snapshot(handle, exc.message)
+            snap = error_snapshot(handle, _one_line(exc.message))
         except Exception as exc:  # a bug in one connector must not sink the whole batch
-            snap = _error_snapshot(handle, f"internal error: {type(exc).__name__}: {exc}")
+            snap = error_snapshot(handle, _one_line(f"internal error: {type(exc).__name__}: {exc}"))
         hit = counting.take_hit() if counting is not None else False
         if snap.account.status is AccountStatus.ERROR and storage is not None:
             # Failed fetches are kept for the record; the cache never serves them back.
@@ -505,16 +505,6 @@ def _errors(failed: Sequence[AccountSnapshot]) -> str:
             for s in failed
         )
     )
-
-
-def _error_snapshot(handle: Handle, message: str) -> AccountSnapshot:
-    account = Account(
-        platform=handle.platform,
-        handle=handle.value,
-        status=AccountStatus.ERROR,
-        status_detail=_one_line(message),
-    )
-    return AccountSnapshot(account=account, fetched_at=datetime.now(UTC))
 
 
 def _one_line(text: str) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "analyse_brand_full",
     "check_budget",
     "dedupe_handles",
+    "error_snapshot",
     "parse_as_of",
     "plan_cost",
 ]
@@ -144,7 +145,7 @@ class Runtime:
             )
         except ApiError as exc:  # AuthError, ConfigError, FixtureMissingError are not ApiErrors
             # What the failed fetch spent still counts against the quota and the report.
-            snapshot = _error_snapshot(handle, exc.message).model_copy(
+            snapshot = error_snapshot(handle, exc.message).model_copy(
                 update={
                     "requests": meter.requests,
                     "quota_units": meter.quota_units,
@@ -171,7 +172,8 @@ class Runtime:
         return max(fetched) if fetched else datetime.now(UTC)
 
 
-def _error_snapshot(handle: Handle, message: str) -> AccountSnapshot:
+def error_snapshot(handle: Handle, message: str) -> AccountSnapshot:
+    """An account whose fetch failed: reported with status `error` and why, never dropped."""
     account = Account(
         platform=handle.platform,
         handle=handle.value,
