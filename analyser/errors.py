@@ -16,6 +16,7 @@ __all__ = [
     "DataError",
     "ExitCode",
     "FixtureMissingError",
+    "MalformedBodyError",
     "QuotaExceededError",
     "RateLimitError",
     "TransientError",
@@ -92,6 +93,13 @@ class TransientError(RetriableError):
     """5xx, timeout, dropped connection."""
 
 
+class MalformedBodyError(TransientError):
+    """A success whose body is not JSON at all: almost always cut short on the way (a gateway,
+    a connection dropped mid-body), so it is retried like a 5xx. A body that is JSON but of the
+    wrong shape is a DataError instead: asking again would bring back the same thing.
+    """
+
+
 class QuotaExceededError(ApiError):
     """A quota is spent (YouTube daily units) or a planned run exceeds --quota-budget."""
 
@@ -99,7 +107,10 @@ class QuotaExceededError(ApiError):
 
 
 class DataError(ApiError):
-    """The platform answered with something we cannot parse (malformed JSON, missing fields)."""
+    """The platform answered with JSON we cannot use (not an object, missing fields, bad values).
+
+    A body that is not JSON at all is a MalformedBodyError (retried) instead.
+    """
 
 
 class FixtureMissingError(UptakeError):

@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 
-from analyser.errors import ApiError, AuthError, DataError, RateLimitError, TransientError
+from analyser.errors import (
+    ApiError,
+    AuthError,
+    DataError,
+    MalformedBodyError,
+    RateLimitError,
+    TransientError,
+)
 
 __all__ = [
     "PPCA",
@@ -98,11 +105,16 @@ class PageMissing(Exception):
 
 
 def parse_response(response: httpx.Response, path: str, usage: GraphUsage) -> dict[str, Any]:
-    """The JSON body of a success, or the exception its Graph error code calls for."""
+    """The JSON body of a success, or the exception its Graph error code calls for.
+
+    A 2xx body that is not JSON at all was most likely cut short on the way and is retried
+    (MalformedBodyError); JSON of the wrong shape would come back the same and is not.
+    """
+    not_json = False
     try:
         body = response.json()
-    except ValueError:
-        body = None
+    except ValueError:  # JSONDecodeError, or UnicodeDecodeError of a cut-off body
+        body, not_json = None, True
     status = response.status_code
     if status < 400 and isinstance(body, dict) and "error" not in body:
         return body
@@ -117,6 +129,8 @@ def parse_response(response: httpx.Response, path: str, usage: GraphUsage) -> di
         raise AuthError(f"Graph refused GET {path} (HTTP {status}): check {_TOKEN_VAR}")
     if status >= 400:
         raise ApiError(f"Graph answered GET {path} with HTTP {status}")
+    if not_json and 200 <= status < 300:
+        raise MalformedBodyError(f"Graph answered GET {path} with a body that is not JSON")
     raise DataError(f"Graph answered GET {path} with a body that is not a JSON object")
 
 

@@ -13,7 +13,7 @@ from typing import ClassVar, Protocol, TypeVar
 
 import tenacity
 
-from analyser.errors import RateLimitError, RetriableError
+from analyser.errors import MalformedBodyError, RateLimitError, RetriableError
 from analyser.handles import Handle
 from analyser.models import AccountSnapshot, Platform
 
@@ -121,8 +121,10 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, gate: Gate | No
 
     A rate limit with a known reset waits until then (bounded by max_rate_limit_wait_s: a longer
     wait raises at once, so a batch is not frozen for an hour); other retriable errors back off
-    exponentially with jitter.
+    exponentially with jitter. A body still not JSON when the attempts run out says how many
+    attempts were made, so nobody takes it for a one-off truncation.
     """
+    attempts = 0
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -137,6 +139,8 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, gate: Gate | No
             gate.hold(exc.retry_after)
 
     def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
         if gate is not None:
             gate.acquire()
         try:
@@ -168,7 +172,12 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *, gate: Gate | No
         before_sleep=before_sleep,
         reraise=True,
     )
-    return retrying(attempt)
+    try:
+        return retrying(attempt)
+    except MalformedBodyError as exc:
+        if attempts < 2:
+            raise
+        raise MalformedBodyError(f"{exc.message} ({attempts} attempts)") from None
 
 
 class Connector(Protocol):

@@ -18,6 +18,7 @@ from analyser.errors import (
     AuthError,
     BadInputError,
     DataError,
+    MalformedBodyError,
     QuotaExceededError,
     RateLimitError,
     TransientError,
@@ -255,7 +256,9 @@ class TwitterConnector:
             except tweepy.HTTPException as exc:
                 raise self._translate(exc, what) from None
             except requests.JSONDecodeError:
-                raise DataError(f"X sent a body that is not JSON for {what}") from None
+                # A 2xx body that does not parse is nearly always cut short on the way
+                # (gateway, connection dropped mid-body): retried like a 5xx.
+                raise MalformedBodyError(f"X sent a body that is not JSON for {what}") from None
             except requests.RequestException as exc:
                 raise TransientError(f"network error on {what}: {type(exc).__name__}") from None
             if not isinstance(body, dict):

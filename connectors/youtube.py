@@ -12,12 +12,14 @@ from typing import Any, ClassVar
 
 from googleapiclient.discovery import build as build_service
 from googleapiclient.errors import HttpError
+from googleapiclient.model import JsonModel
 
 from analyser.config import Settings
 from analyser.errors import (
     ApiError,
     AuthError,
     DataError,
+    MalformedBodyError,
     QuotaExceededError,
     RateLimitError,
     TransientError,
@@ -122,6 +124,7 @@ def build(
         "v3",
         http=httplib2_http(seam, timeout=settings.http_timeout_s),
         developerKey=key,
+        model=_StrictJsonModel(),
         client_options={"api_endpoint": settings.youtube_base_url},
         static_discovery=True,
         cache_discovery=False,
@@ -132,6 +135,26 @@ def build(
         gate=gate if gate is not None else Gate(),
         comment_sample=settings.youtube_comment_sample,
     )
+
+
+class _NotJsonError(ValueError):
+    """A 2xx body that does not parse as JSON (raised inside request.execute())."""
+
+
+class _StrictJsonModel(JsonModel):  # type: ignore[misc]  # googleapiclient has no type hints
+    """The client's JSON model, except that a 2xx body that is not JSON raises instead of being
+    handed back as a string (which looks just like a JSON string literal): a body that is not
+    JSON is retried, a JSON body of the wrong shape is not."""
+
+    def __init__(self) -> None:
+        super().__init__(data_wrapper=False)
+
+    def deserialize(self, content: bytes | str) -> Any:
+        try:
+            text = content.decode("utf-8") if isinstance(content, bytes) else content
+            return json.loads(text)
+        except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError of a cut-off body
+            raise _NotJsonError(str(exc)) from None
 
 
 class YouTubeConnector:
@@ -180,8 +203,9 @@ class YouTubeConnector:
         """Fetch one channel. Unknown channels come back with status not_found.
 
         Raises QuotaExceededError (and marks the gate, so the rest of the run spends nothing
-        more on YouTube), AuthError, RateLimitError/TransientError after bounded retries, and
-        DataError for bodies we cannot parse.
+        more on YouTube), AuthError, RateLimitError/TransientError after bounded retries (a
+        body that is not JSON at all is a TransientError, MalformedBodyError, and retried too),
+        and DataError for JSON bodies we cannot use.
         """
         meter = meter if meter is not None else Meter()
         try:
@@ -204,8 +228,11 @@ class YouTubeConnector:
                 body = request.execute(num_retries=0)
             except HttpError as exc:
                 raise _map_http_error(method, exc, self._gate) from None
-            except ValueError as exc:  # the client's JSON model could not decode a 2xx body
-                raise DataError(f"YouTube {method} answered with malformed JSON: {exc}") from None
+            except ValueError as exc:  # _StrictJsonModel: a 2xx body that is not JSON at all
+                # Usually cut short on the way (gateway, dropped connection): retried.
+                raise MalformedBodyError(
+                    f"YouTube {method} answered with malformed JSON, not JSON at all: {exc}"
+                ) from None
             if not isinstance(body, dict):
                 raise DataError(f"YouTube {method} answered with a non-object body")
             return body

@@ -14,13 +14,14 @@ from analyser.errors import (
     ApiError,
     AuthError,
     DataError,
+    MalformedBodyError,
     RateLimitError,
     TransientError,
     UptakeError,
 )
 from analyser.handles import parse_handle
 from analyser.models import AccountStatus
-from connectors.base import Gate, RetryPolicy
+from connectors.base import Gate, Meter, RetryPolicy
 from connectors.facebook import FacebookConnector, build
 from connectors.replay import Seam
 from tests.conftest import FAKE_FACEBOOK_TOKEN
@@ -328,6 +329,7 @@ def test_transient_failures_give_up_after_bounded_tries(
     with pytest.raises(TransientError) as caught:
         connector(settings).fetch(HANDLE, max_posts=10)
     assert route.call_count == 3
+    assert type(caught.value) is TransientError  # an error page is a 5xx, not a cut-off body
     no_leak(caught.value)
 
 
@@ -361,17 +363,17 @@ def test_a_timeout_on_a_later_page_is_retried_with_the_same_cursor(
 
 # -- malformed and unexpected ------------------------------------------------------------------
 
-MALFORMED_CASES = [
-    pytest.param(PAGE_URL, httpx.Response(200, text="<html>not json</html>"), id="page-html"),
+WRONG_SHAPE_CASES = [
     pytest.param(PAGE_URL, httpx.Response(200, json=["a", "list"]), id="page-list"),
+    pytest.param(PAGE_URL, httpx.Response(200, json="a string"), id="page-json-string"),
     pytest.param(PAGE_URL, httpx.Response(200, json={"name": "no id"}), id="page-without-id"),
-    pytest.param(POSTS_URL, httpx.Response(200, text='{"data": [trunc'), id="posts-truncated"),
     pytest.param(POSTS_URL, httpx.Response(200, json={"data": "oops"}), id="posts-data-not-list"),
+    pytest.param(PAGE_URL, httpx.Response(302, text="<html>moved</html>"), id="redirect-html"),
 ]
 
 
-@pytest.mark.parametrize(("url", "response"), MALFORMED_CASES)
-def test_malformed_bodies_are_data_errors_not_retried(
+@pytest.mark.parametrize(("url", "response"), WRONG_SHAPE_CASES)
+def test_json_of_the_wrong_shape_is_a_data_error_not_retried(
     settings: Settings, respx_mock: respx.MockRouter, url: str, response: httpx.Response
 ) -> None:
     if url == POSTS_URL:
@@ -379,7 +381,54 @@ def test_malformed_bodies_are_data_errors_not_retried(
     route = respx_mock.get(url).mock(return_value=response)
     with pytest.raises(DataError) as caught:
         connector(settings).fetch(HANDLE, max_posts=10)
-    assert route.call_count == 1
+    assert not isinstance(caught.value, MalformedBodyError)
+    assert route.call_count == 1  # asking again would bring back the same body
+    no_leak(caught.value)
+
+
+NOT_JSON_CASES = [
+    pytest.param(PAGE_URL, b"<html>not json</html>", id="page-html"),
+    pytest.param(PAGE_URL, b"", id="page-empty"),
+    pytest.param(PAGE_URL, b'{"name": "caf\xc3', id="page-cut-mid-character"),
+    pytest.param(POSTS_URL, b'{"data": [trunc', id="posts-truncated"),
+]
+
+
+def not_json(body: bytes) -> httpx.Response:
+    return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize(("url", "body"), NOT_JSON_CASES)
+def test_a_body_that_is_not_json_is_retried_and_every_attempt_counted(
+    settings: Settings, respx_mock: respx.MockRouter, url: str, body: bytes
+) -> None:
+    good = ok_page() if url == PAGE_URL else httpx.Response(200, json={"data": []})
+    if url == POSTS_URL:
+        respx_mock.get(PAGE_URL).mock(return_value=ok_page())
+    else:
+        respx_mock.get(POSTS_URL).mock(return_value=httpx.Response(200, json={"data": []}))
+    route = respx_mock.get(url).mock(side_effect=[not_json(body), good])
+    meter = Meter()
+    snap = connector(settings).fetch(HANDLE, max_posts=10, meter=meter)
+    assert snap.account.status is AccountStatus.FOUND
+    assert route.call_count == 2
+    assert snap.requests == meter.requests == 3  # page, posts, and the retry of the bad one
+
+
+@pytest.mark.parametrize(("url", "body"), NOT_JSON_CASES)
+def test_a_body_that_is_never_json_fails_after_bounded_attempts(
+    settings: Settings, respx_mock: respx.MockRouter, url: str, body: bytes
+) -> None:
+    if url == POSTS_URL:
+        respx_mock.get(PAGE_URL).mock(return_value=ok_page())
+    route = respx_mock.get(url).mock(return_value=not_json(body))
+    meter = Meter()
+    with pytest.raises(MalformedBodyError) as caught:
+        connector(settings).fetch(HANDLE, max_posts=10, meter=meter)
+    assert route.call_count == 3
+    assert meter.requests == (3 if url == PAGE_URL else 4)
+    assert "not JSON" in caught.value.message and "(3 attempts)" in caught.value.message
+    assert isinstance(caught.value, TransientError) and caught.value.exit_code == 5
     no_leak(caught.value)
 
 

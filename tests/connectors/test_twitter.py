@@ -19,6 +19,7 @@ from analyser.errors import (
     ConfigError,
     DataError,
     ExitCode,
+    MalformedBodyError,
     QuotaExceededError,
     RateLimitError,
     TransientError,
@@ -35,7 +36,7 @@ from analyser.models import (
     ReplyPolicy,
 )
 from connectors import planned_cost as registry_planned_cost
-from connectors.base import Gate, RetryPolicy
+from connectors.base import Gate, Meter, RetryPolicy
 from connectors.fakeapi.twitter import Fake
 from connectors.replay import Handler, HttpRequest, HttpResponse, Seam, requests_adapter
 from connectors.twitter import (
@@ -439,7 +440,7 @@ P = "https://api.twitter.com/2/problems/"
         ([problem(429)], RateLimitError, "rate limit", 3),
         ([problem(429, P + "usage-capped")], QuotaExceededError, "usage cap", 1),
         ([problem(503)], TransientError, "server error 503", 3),
-        ([NOT_JSON], DataError, "not JSON", 1),
+        ([NOT_JSON], MalformedBodyError, "not JSON", 3),
         ([HttpResponse.json(200, ["a", "list"])], DataError, "not a JSON object", 1),
         ([HttpResponse.json(200, {})], DataError, "neither data nor errors", 1),
         ([problem(400, P + "invalid-request")], ApiError, "invalid", 1),
@@ -503,6 +504,70 @@ def test_server_error_then_success_is_retried_and_counted() -> None:
     got = fetch(Script([problem(500), USER_OK]))
     assert got.account.status is AccountStatus.FOUND
     assert got.requests == 3  # every attempt is metered
+
+
+TRUNCATED = HttpResponse(200, {"content-type": "application/json"}, b'{"data": [tru')
+
+
+@dataclass
+class TruncatedTimeline:
+    """The simulated X API, except that the first `times` timeline pages arrive cut short."""
+
+    inner: Handler
+    times: int
+    timeline_calls: int = 0
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.endswith("/tweets"):
+            self.timeline_calls += 1
+            if self.timeline_calls <= self.times:
+                return TRUNCATED
+        return self.inner(request)
+
+
+def test_a_truncated_body_is_retried_and_every_attempt_counted() -> None:
+    handler = TruncatedTimeline(fake_handler([many_posts(3)]), times=1)
+    meter = Meter()
+    got = connector(handler).fetch(
+        parse_handle("twitter", "HarbourCoffee"), max_posts=5, meter=meter
+    )
+    assert len(got.posts) == 3
+    assert handler.timeline_calls == 2
+    assert got.requests == meter.requests == 3  # the lookup, the cut-off page, its retry
+    assert got.post_reads == 3  # a page that never parsed read no posts
+
+
+def test_a_body_that_is_never_json_fails_after_bounded_attempts() -> None:
+    handler = TruncatedTimeline(fake_handler([many_posts(3)]), times=99)
+    meter = Meter()
+    with pytest.raises(MalformedBodyError) as caught:
+        connector(handler, policy=RetryPolicy.no_wait(4)).fetch(
+            parse_handle("twitter", "HarbourCoffee"), max_posts=5, meter=meter
+        )
+    assert handler.timeline_calls == 4
+    assert meter.requests == 5
+    assert caught.value.message == (
+        "X sent a body that is not JSON for the timeline of @HarbourCoffee (4 attempts)"
+    )
+    assert caught.value.exit_code == ExitCode.API
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"data": "not a list"}, {"data": [{"text": "no id"}]}, ["a", "list"]],
+    ids=["data-not-list", "post-without-id", "not-an-object"],
+)
+def test_a_timeline_page_of_the_wrong_shape_is_a_data_error_not_retried(body: Any) -> None:
+    calls: list[str] = []
+
+    def handler(request: HttpRequest) -> HttpResponse:
+        calls.append(request.path)
+        return USER_OK if "/by/username/" in request.path else HttpResponse.json(200, body)
+
+    with pytest.raises(DataError) as caught:
+        fetch(handler)
+    assert not isinstance(caught.value, MalformedBodyError)
+    assert len(calls) == 2  # the lookup and one timeline page: never asked again
 
 
 def test_usage_cap_marks_the_platform_exhausted_for_the_run() -> None:

@@ -18,6 +18,7 @@ from analyser.errors import (
     AuthError,
     ConfigError,
     DataError,
+    MalformedBodyError,
     QuotaExceededError,
     RateLimitError,
     TransientError,
@@ -34,7 +35,7 @@ from analyser.models import (
 )
 from connectors import make_connector
 from connectors import planned_cost as registry_planned_cost
-from connectors.base import Gate, RetryPolicy
+from connectors.base import Gate, Meter, RetryPolicy
 from connectors.fakeapi import serve
 from connectors.fakeapi.youtube import Fake, error_body
 from connectors.replay import Cassette, HttpRequest, HttpResponse, Seam
@@ -479,32 +480,80 @@ def test_rejected_key_is_an_auth_error_naming_the_variable(response: HttpRespons
     assert "key=" not in str(caught.value)
 
 
-def _mangle_videos(body: bytes) -> Callable[[HttpRequest], HttpResponse | None]:
-    fake = Fake([_snapshot(2)])
+@dataclass
+class _MangledVideos:
+    """The simulated API, except that videos.list answers with `bodies` in turn (the last one
+    repeats) before the real answer when `then_real` is set."""
 
-    def handler(request: HttpRequest) -> HttpResponse | None:
-        if request.path.endswith("/videos"):
-            return HttpResponse(200, {"content-type": "application/json"}, body)
-        return fake.handle(request)
+    bodies: list[bytes]
+    then_real: bool = False
+    videos_calls: int = 0
+    fake: Fake = field(default_factory=lambda: Fake([_snapshot(2)]))
 
-    return handler
+    def __call__(self, request: HttpRequest) -> HttpResponse | None:
+        if not request.path.endswith("/videos"):
+            return self.fake.handle(request)
+        self.videos_calls += 1
+        if self.then_real and self.videos_calls > len(self.bodies):
+            return self.fake.handle(request)
+        body = self.bodies[min(self.videos_calls, len(self.bodies)) - 1]
+        return HttpResponse(200, {"content-type": "application/json"}, body)
+
+
+TRUNCATED = b'{"items": [{"id": "hv0000'  # a body cut off on the way
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        b"<html>not json</html>",
         b'{"items": "nope"}',
         b'{"items": [{"id": "hv000000000", "statistics": {}}]}',
         b'{"items": [{"id": "x", "snippet": {"publishedAt": "yesterday"}}]}',
         b'{"items": [{"id": "x", "snippet": {"publishedAt": "2024-01-01T00:00:00Z"},'
         b' "statistics": {"viewCount": "many"}}]}',
         b"[1, 2]",
+        b'"a JSON string"',
     ],
 )
-def test_malformed_body_is_a_data_error(body: bytes) -> None:
-    with pytest.raises(DataError):
-        _connector(_mangle_videos(body)).fetch(parse_handle("youtube", "@harbour"), max_posts=5)
+def test_json_of_the_wrong_shape_is_a_data_error_not_retried(body: bytes) -> None:
+    handler = _MangledVideos([body])
+    meter = Meter()
+    with pytest.raises(DataError) as caught:
+        _connector(handler).fetch(parse_handle("youtube", "@harbour"), max_posts=5, meter=meter)
+    assert not isinstance(caught.value, MalformedBodyError)
+    assert handler.videos_calls == 1  # the same request would bring back the same body
+    assert (meter.requests, meter.quota_units) == (3, 3)
+
+
+@pytest.mark.parametrize("body", [TRUNCATED, b"<html>not json</html>", b"", b'{"a": "\xe2\x82'])
+def test_a_body_that_is_not_json_is_retried_and_every_attempt_costs_its_units(
+    body: bytes,
+) -> None:
+    handler = _MangledVideos([body], then_real=True)
+    meter = Meter()
+    connector = _connector(handler)
+    got = connector.fetch(parse_handle("youtube", "@harbour"), max_posts=5, meter=meter)
+    assert len(got.posts) == 2
+    assert handler.videos_calls == 2
+    # channels.list + playlistItems.list + videos.list twice: the retry is charged again.
+    assert (got.requests, got.quota_units) == (4, 4)
+    assert (meter.requests, meter.quota_units) == (4, 4)
+    assert connector.spent.quota_units == 4
+
+
+def test_a_body_that_is_never_json_fails_after_bounded_attempts() -> None:
+    handler = _MangledVideos([TRUNCATED])
+    meter = Meter()
+    connector = _connector(handler, attempts=3)
+    with pytest.raises(MalformedBodyError) as caught:
+        connector.fetch(parse_handle("youtube", "@harbour"), max_posts=5, meter=meter)
+    assert handler.videos_calls == 3
+    assert (meter.requests, meter.quota_units) == (5, 5)  # 1 + 1 + 3 attempts of videos.list
+    assert connector.spent.quota_units == 5
+    message = caught.value.message
+    assert "videos.list" in message and "not JSON" in message and "(3 attempts)" in message
+    assert "\n" not in message and FAKE_YOUTUBE_KEY not in message and "key=" not in message
+    assert isinstance(caught.value, TransientError) and caught.value.exit_code == 5
 
 
 def test_connector_never_asks_without_a_key_when_live() -> None:
