@@ -32,6 +32,7 @@ from analyser.errors import FixtureMissingError, TransientError, redact
 
 __all__ = [
     "FORMAT",
+    "POOL_MAXSIZE",
     "Cassette",
     "Handler",
     "HttpRequest",
@@ -46,6 +47,14 @@ __all__ = [
 ]
 
 FORMAT = "uptake-cassette/1"
+
+# Idle connections kept per host for the threads that share one client: the batch's workers on a
+# platform (--concurrency, at most 64) all go through one tweepy session or one httpx client.
+# Below that, urllib3 throws connections away with a "Connection pool is full" warning (its
+# default keeps 10) and httpx closes them silently (it keeps 20), and both reconnect. Connections
+# are opened only on demand, so a large pool costs nothing when few workers run. (httplib2 needs
+# none: each thread has its own Http.)
+POOL_MAXSIZE = 64
 
 # Query parameters and headers that carry credentials; never written, never matched on.
 SECRET_PARAMS = frozenset({"key", "access_token", "appsecret_proof", "client_secret", "token"})
@@ -279,8 +288,15 @@ class _SeamAdapter(HTTPAdapter):
     """Mounted on tweepy's requests.Session: rewrites the hard-coded host to the configured base
     URL, applies a timeout (tweepy sets none), and records or replays."""
 
-    def __init__(self, seam: Seam, canonical: str, base_url: str | None, timeout: float) -> None:
-        super().__init__(max_retries=0)
+    def __init__(
+        self,
+        seam: Seam,
+        canonical: str,
+        base_url: str | None,
+        timeout: float,
+        pool_maxsize: int = POOL_MAXSIZE,
+    ) -> None:
+        super().__init__(max_retries=0, pool_maxsize=pool_maxsize)
         self._seam = seam
         self._canonical = canonical
         self._base = base_url
@@ -326,10 +342,18 @@ def _to_requests(request: requests.PreparedRequest, canned: HttpResponse) -> req
 
 
 def requests_adapter(
-    seam: Seam, *, canonical: str, base_url: str | None, timeout: float
+    seam: Seam,
+    *,
+    canonical: str,
+    base_url: str | None,
+    timeout: float,
+    pool_maxsize: int = POOL_MAXSIZE,
 ) -> HTTPAdapter:
-    """An adapter to mount on a requests.Session for the prefix `canonical` (and http/https)."""
-    return _SeamAdapter(seam, canonical, base_url, timeout)
+    """An adapter to mount on a requests.Session for the prefix `canonical` (and http/https).
+
+    `pool_maxsize` is how many connections per host it keeps for threads sharing the session.
+    """
+    return _SeamAdapter(seam, canonical, base_url, timeout, pool_maxsize)
 
 
 # -- httplib2 (google-api-python-client) -------------------------------------------------------
@@ -406,7 +430,8 @@ def httplib2_http(seam: Seam, *, timeout: float) -> Any:
 class _SeamTransport(httpx.BaseTransport):
     def __init__(self, seam: Seam, timeout: float) -> None:
         self._seam = seam
-        self._real = None if seam.offline else httpx.HTTPTransport()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=POOL_MAXSIZE)
+        self._real = None if seam.offline else httpx.HTTPTransport(limits=limits)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +205,79 @@ def test_requests_adapter_rebases_the_hard_coded_host() -> None:
     assert seen == ["http://gateway.example:8080/x/2/users/1?a=b"]
     assert response.status_code == 201 and response.json() == {"ok": True}
     assert response.headers["X-Rate-Limit-Remaining"] == "3"
+
+
+def test_sixteen_threads_share_the_requests_adapter_without_discarding_connections(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`uptake batch --concurrency 16` runs 16 X workers through one tweepy session: with
+    urllib3's default pool of 10, the 6 extra connections were thrown away with a warning each."""
+    workers = 16
+    together = threading.Barrier(workers, timeout=10)  # every request in flight at once
+
+    def handler(_request: HttpRequest) -> HttpResponse:
+        together.wait()
+        return HttpResponse.json(200, {"ok": True})
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
+    with serve(handler) as base_url:
+        session = requests_session(Seam.live(), base_url)
+        with ThreadPoolExecutor(workers) as pool:
+            statuses = list(
+                pool.map(
+                    lambda _i: session.get("https://api.twitter.com/2/x").status_code,
+                    range(workers),
+                )
+            )
+    assert statuses == [200] * workers
+    full = [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
+    assert full == []
+
+
+def test_the_httpx_transport_keeps_a_connection_for_each_of_many_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx keeps 20 idle connections by default and silently closes the rest: 32 Facebook
+    workers would reconnect on every request. Counted on a keep-alive (HTTP/1.1) server."""
+    workers, rounds = 32, 2
+    together = threading.Barrier(workers, timeout=10)
+    connections: set[int] = set()
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            connections.add(self.client_address[1])
+            together.wait()
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = workers  # a backlog of 5 makes the other connects wait a second
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    server = Server(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v26.0/x"
+    try:
+        with (
+            httpx.Client(transport=httpx_transport(Seam.live(), timeout=5)) as client,
+            ThreadPoolExecutor(workers) as pool,
+        ):
+            for _ in range(rounds):
+                statuses = list(pool.map(lambda _i: client.get(url).status_code, range(workers)))
+                assert statuses == [200] * workers
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(connections) == workers  # the second round reused every connection
 
 
 def test_all_three_stacks_record_into_one_cassette_and_replay_offline(
