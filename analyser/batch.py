@@ -323,8 +323,10 @@ def run_batch(
         p: ThreadPoolExecutor(max_workers=limits[p], thread_name_prefix=f"uptake-{p.value}")
         for p in Platform
     }
-    # Brands in flight: enough to keep every worker busy while a group is being assessed.
-    window = max(group_size * 2, 4 * sum(limits.values()))
+    # Brands in flight: two groups, or three brands a worker of the busiest platform (a brand
+    # has an account on each platform at once), so workers stay busy while a group is being
+    # assessed. The window, not the list's length, sets the batch's memory.
+    window = max(group_size * 2, 3 * max(limits.values()))
     pending: dict[Future[tuple[AccountSnapshot, bool]], list[tuple[_Brand, int]]] = {}
     inflight: dict[tuple[Platform, str], Future[tuple[AccountSnapshot, bool]]] = {}
     waiting: dict[int, _Brand] = {}
