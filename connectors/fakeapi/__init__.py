@@ -60,6 +60,9 @@ class FakeApi:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 makes the 17th simultaneous client wait about a
+    # second to connect: a batch of 16 workers a platform would measure the backlog, not itself.
+    request_queue_size = 256
     handler: Handler
 
 
