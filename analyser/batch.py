@@ -325,7 +325,8 @@ def run_batch(
     }
     # Brands in flight: two groups, or three brands a worker of the busiest platform (a brand
     # has an account on each platform at once), so workers stay busy while a group is being
-    # assessed. The window, not the list's length, sets the batch's memory.
+    # assessed. Fetching and fetched-but-unwritten brands together stay within the window: it,
+    # not the list's length, sets the batch's memory.
     window = max(group_size * 2, 3 * max(limits.values()))
     pending: dict[Future[tuple[AccountSnapshot, bool]], list[tuple[_Brand, int]]] = {}
     inflight: dict[tuple[Platform, str], Future[tuple[AccountSnapshot, bool]]] = {}
@@ -339,7 +340,7 @@ def run_batch(
             if stop.is_set():
                 # Raised here, between brands, never in the middle of writing one.
                 raise KeyboardInterrupt
-            while not exhausted and len(waiting) < window:
+            while not exhausted and len(waiting) + len(ready) < window:
                 spec = next(queue, None)
                 if spec is None:
                     exhausted = True

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 
 from analyser.batch import parse_concurrency, parse_max_age, plan_batch, run_batch
 from analyser.batch_cli import LineProgress, make_progress
-from analyser.batchio import BrandSpec, OutputWriter
+from analyser.batchio import BrandOutcome, BrandSpec, OutputWriter
 from analyser.cli import run
 from analyser.config import Settings
 from analyser.errors import AuthError, BadInputError, ExitCode
-from analyser.handles import parse_handle
-from analyser.models import Platform
+from analyser.handles import Handle, parse_handle
+from analyser.models import AccountSnapshot, Platform
 from analyser.pipeline import Runtime
 from analyser.storage import Storage
 from connectors.base import RetryPolicy
@@ -180,6 +180,43 @@ def test_per_platform_concurrency_is_bounded_and_used(settings: Settings, api: F
     assert peak[Platform.YOUTUBE] == 2
     assert peak[Platform.TWITTER] == 1
     assert peak[Platform.FACEBOOK] <= 3
+
+
+def test_brands_in_flight_are_bounded_whatever_the_list_length(
+    settings: Settings, api: FakeApi
+) -> None:
+    # Memory is set by the window of brands fetched but not yet written, not by the list:
+    # max(2 x group_size, 3 x the busiest platform's workers) = max(2 x 3, 3 x 2) = 6 here.
+    started: set[str] = set()
+    done: set[str] = set()
+    peak = [0]
+    lock = threading.Lock()
+
+    class Watched(Runtime):
+        def fetch(self, handle: Handle) -> AccountSnapshot:
+            brand = "Brand " + handle.value.removeprefix("brand").split("yt")[0].split(".")[0]
+            with lock:
+                started.add(brand)
+                peak[0] = max(peak[0], len(started - done))
+            return super().fetch(handle)
+
+    def finished(outcome: BrandOutcome) -> None:
+        with lock:
+            done.add(outcome.name)
+
+    runtime = Watched(
+        settings.model_copy(update={"youtube_comment_sample": 0}),
+        mode="simulated",
+        handler=api,
+        max_posts=POSTS,
+        policy=RetryPolicy.no_wait(2),
+    )
+    limits = {Platform.TWITTER: 2, Platform.YOUTUBE: 1, Platform.FACEBOOK: 2}
+    summary = run_batch(
+        brand_specs(40), runtime, concurrency=limits, group_size=3, on_outcome=finished
+    )
+    assert summary.ok == 40 and done == {f"Brand {i}" for i in range(40)}
+    assert 3 < peak[0] <= 6
 
 
 def test_failing_accounts_become_rows_and_the_batch_goes_on(
