@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analyser.errors import ConfigError, register_secret
 
-__all__ = ["REPO_FIXTURES", "Settings", "load_settings"]
+__all__ = ["MAX_RPS_CEILING", "REPO_FIXTURES", "Settings", "load_settings"]
 
 # The bundled fixtures sit beside the packages in a checkout (the Makefile installs editable).
 REPO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# The most UPTAKE_<PLATFORM>_MAX_RPS accepts: the gate's limiter counts whole milliseconds.
+MAX_RPS_CEILING = 1000.0
 
 _CREDENTIAL_VARS = {
     "twitter": "UPTAKE_TWITTER_BEARER_TOKEN",
@@ -51,6 +54,18 @@ class Settings(BaseSettings):
     # Recent Facebook posts with comments beyond the inline sample whose comments edge is read
     # too, one request each (0: none, the cost stays 1 + ceil(N/100)).
     facebook_comment_pages: int = Field(default=0, ge=0, le=1000)
+    # Requests per second all workers of a platform share (unset: no proactive limit, only the
+    # platform's own "come back later" headers slow us down). 0.3 keeps X's user lookups under
+    # its 300 per 15 minutes; a gateway with its own limit gets that limit.
+    twitter_max_rps: float | None = Field(
+        default=None, gt=0, le=MAX_RPS_CEILING, allow_inf_nan=False
+    )
+    youtube_max_rps: float | None = Field(
+        default=None, gt=0, le=MAX_RPS_CEILING, allow_inf_nan=False
+    )
+    facebook_max_rps: float | None = Field(
+        default=None, gt=0, le=MAX_RPS_CEILING, allow_inf_nan=False
+    )
 
     @field_validator("twitter_base_url", "youtube_base_url", "facebook_base_url")
     @classmethod
@@ -58,6 +73,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("twitter_max_rps", "youtube_max_rps", "facebook_max_rps", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `UPTAKE_TWITTER_MAX_RPS=` in .env means no limit, as leaving the line out does.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def max_rps(self, platform: str) -> float | None:
+        """The platform's UPTAKE_<PLATFORM>_MAX_RPS, or None for no proactive limit."""
+        rate: float | None = getattr(self, f"{platform}_max_rps")
+        return rate
 
     def credential(self, platform: str) -> str:
         """The platform's secret, or a ConfigError naming the variable to set."""
@@ -84,13 +110,26 @@ def _credential_field(platform: str) -> str:
     return _CREDENTIAL_VARS[platform].removeprefix("UPTAKE_").lower()
 
 
+def _one_line(exc: ValidationError) -> str:
+    """`invalid setting twitter_max_rps (UPTAKE_TWITTER_MAX_RPS='0'): should be greater than 0`:
+    the field (as load_settings takes it) and the variable, every problem on one line; the values
+    of credentials are never repeated."""
+    problems = []
+    for error in exc.errors():
+        field_name = ".".join(str(part) for part in error["loc"])
+        var = f"UPTAKE_{field_name.upper()}"
+        message = error["msg"].removeprefix("Value error, ").replace("Input should", "should")
+        value = "" if var in _CREDENTIAL_VARS.values() else f"={error['input']!r}"
+        problems.append(f"{field_name} ({var}{value}): {message}")
+    return "invalid setting " + "; ".join(problems)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings and register every secret for redaction before anything can log it."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
-    except ValueError as exc:  # pydantic ValidationError is a ValueError
-        first = str(exc).splitlines()
-        raise ConfigError(f"invalid setting: {' '.join(first[:3])}") from None
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
     for platform in _CREDENTIAL_VARS:
         secret: SecretStr | None = getattr(settings, _credential_field(platform))
         if secret is not None:

@@ -91,12 +91,17 @@ class Runtime:
         self.cache = cache
         self.max_age = max_age
         self.policy = policy
-        self.gates = gates or {p: Gate() for p in Platform}
+        self.gates = gates or {p: Gate(self._max_rps(p)) for p in Platform}
         self._shared: dict[Platform, Connector] = {}
         self._lock = threading.Lock()
         self._recorded_at: list[datetime] = []
         self.spent = Cost()
         self.cache_hits = 0
+
+    def _max_rps(self, platform: Platform) -> float | None:
+        """UPTAKE_<PLATFORM>_MAX_RPS where requests reach a server (live, record); replaying a
+        fixture or asking an in-process handler spends nothing worth pacing."""
+        return self.settings.max_rps(platform.value) if self.mode in ("live", "record") else None
 
     def _connector(self, handle: Handle) -> tuple[Connector, Cassette | None]:
         platform = handle.platform

@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import ClassVar, Protocol, TypeVar
 
 import tenacity
+from pyrate_limiter import Limiter, Rate
 
+from analyser.config import MAX_RPS_CEILING
 from analyser.errors import MalformedBodyError, RateLimitError, RetriableError
 from analyser.handles import Handle
 from analyser.models import AccountSnapshot, Platform
@@ -61,23 +63,46 @@ class Meter:
         return Cost(self.requests, self.quota_units, self.post_reads)
 
 
+# The limiter sleeps this much beyond the computed wait before trying again (its default, 50 ms,
+# would turn 20 requests a second into 10).
+_LIMITER_BUFFER_MS = 1
+_BUCKET_NAME = "gate"
+
+
 class Gate:
-    """One per platform, shared by every worker: spaces requests and holds all of them back
-    together when the platform says "come back later", so workers do not hammer a limit.
+    """One per platform, shared by every worker: keeps requests under an optional rate and holds
+    all of them back together when the platform says "come back later", so workers do not
+    hammer a limit.
+
+    The rate (`max_rps`, from UPTAKE_<PLATFORM>_MAX_RPS) is a pyrate-limiter leaky bucket that
+    lets one request through every 1/max_rps seconds, whichever worker asks; None means no
+    proactive limit. The holds come from the platforms' own headers (x-rate-limit-reset,
+    X-App-Usage, YouTube rateLimitExceeded), which no library reads for us. `clock` and `sleep`
+    drive the holds only, so tests can inject them; the rate runs on real time.
+
+    >>> gate = Gate(max_rps=0.3)  # well under X's 300 user lookups per 15 minutes
+    >>> gate.acquire()  # the first request goes at once
     """
 
     def __init__(
         self,
-        min_interval_s: float = 0.0,
+        max_rps: float | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._min_interval = min_interval_s
+        if max_rps is not None and not 0 < max_rps <= MAX_RPS_CEILING:
+            raise ValueError(f"max_rps must be above 0 and at most {MAX_RPS_CEILING:g}")
+        self.max_rps = max_rps
+        self._limiter = (
+            None
+            if max_rps is None
+            else Limiter(Rate(1, _interval_ms(max_rps)), buffer_ms=_LIMITER_BUFFER_MS)
+        )
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next_at = 0.0
+        self._held_until = 0.0
         self.exhausted: str | None = None
 
     def mark_exhausted(self, reason: str) -> None:
@@ -85,18 +110,24 @@ class Gate:
         self.exhausted = reason
 
     def acquire(self) -> None:
-        """Wait for this platform's turn."""
+        """Wait for this platform's turn: out any hold first, then for a slot under the rate
+        (so workers released together by a hold still go one slot apart)."""
         with self._lock:
-            now = self._clock()
-            start = max(now, self._next_at)
-            self._next_at = start + self._min_interval
-        if start > now:
-            self._sleep(start - now)
+            wait = self._held_until - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        if self._limiter is not None:
+            self._limiter.try_acquire(_BUCKET_NAME, blocking=True)
 
     def hold(self, seconds: float) -> None:
         """Make every worker of this platform wait `seconds` from now."""
         with self._lock:
-            self._next_at = max(self._next_at, self._clock() + seconds)
+            self._held_until = max(self._held_until, self._clock() + seconds)
+
+
+def _interval_ms(max_rps: float) -> int:
+    """Milliseconds between two requests at `max_rps`: 0.3 -> 3333, 20 -> 50."""
+    return max(1, round(1000 / max_rps))
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from analyser.config import Settings
+from analyser.config import MAX_RPS_CEILING, Settings
 from analyser.errors import AuthError, FixtureMissingError
 from analyser.handles import parse_handle
 from analyser.models import AccountStatus, Platform
-from analyser.pipeline import Runtime, analyse_brand_full, dedupe_handles
+from analyser.pipeline import Mode, Runtime, analyse_brand_full, dedupe_handles
 from connectors.base import RetryPolicy
 from connectors.fakeapi import FakeApi, serve
 from connectors.replay import Cassette, cassette_path
@@ -141,3 +141,43 @@ def test_units_spent_before_a_failure_still_count(settings: Settings) -> None:
     again = runtime.fetch(parse_handle("youtube", "@othertv"))
     assert again.account.status is AccountStatus.ERROR
     assert again.quota_units == 0
+
+
+@pytest.mark.parametrize("mode", ["live", "record"])
+def test_each_platform_gate_takes_its_request_rate(settings: Settings, mode: Mode) -> None:
+    rated = settings.model_copy(update={"twitter_max_rps": 0.3, "facebook_max_rps": 20.0})
+    gates = Runtime(rated, mode=mode).gates
+    assert {p: g.max_rps for p, g in gates.items()} == {
+        Platform.TWITTER: 0.3,
+        Platform.YOUTUBE: None,
+        Platform.FACEBOOK: 20.0,
+    }
+
+
+@pytest.mark.parametrize("mode", ["offline", "simulated"])
+def test_replays_and_in_process_handlers_are_not_paced(settings: Settings, mode: Mode) -> None:
+    rated = settings.model_copy(update={"twitter_max_rps": 0.3})
+    runtime = Runtime(rated, mode=mode, handler=_fake())
+    assert all(gate.max_rps is None for gate in runtime.gates.values())
+
+
+def test_every_live_request_goes_through_the_platform_gate(settings: Settings) -> None:
+    with serve(_fake()) as base_url:
+        live = settings.model_copy(
+            update={"twitter_base_url": base_url, "twitter_max_rps": MAX_RPS_CEILING}
+        )
+        runtime = Runtime(live, mode="live", max_posts=50, policy=RetryPolicy.no_wait())
+        gate = runtime.gates[Platform.TWITTER]
+        turns = 0
+        acquire = gate.acquire
+
+        def counted() -> None:
+            nonlocal turns
+            turns += 1
+            acquire()
+
+        gate.acquire = counted  # type: ignore[method-assign]
+        runtime.fetch(parse_handle("twitter", "brandx"))
+        runtime.fetch(parse_handle("twitter", "brandxsummer24"))  # a second account, same gate
+    assert runtime.spent.requests >= 3
+    assert turns == runtime.spent.requests
