@@ -238,10 +238,14 @@ class YouTubeConnector:
                 body = request.execute(num_retries=0)
             except HttpError as exc:
                 raise _map_http_error(method, exc, self._gate) from None
-            except ValueError as exc:  # _StrictJsonModel: a 2xx body that is not JSON at all
+            except _NotJsonError as exc:  # a 2xx body that is not JSON at all
                 # Usually cut short on the way (gateway, dropped connection): retried.
                 raise MalformedBodyError(
                     f"YouTube {method} answered with malformed JSON, not JSON at all: {exc}"
+                ) from None
+            except ValueError as exc:  # anything else the client could not read: not retried
+                raise DataError(
+                    f"YouTube {method} answered with an unreadable body: {exc}"
                 ) from None
             if not isinstance(body, dict):
                 raise DataError(f"YouTube {method} answered with a non-object body")
