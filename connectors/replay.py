@@ -288,15 +288,8 @@ class _SeamAdapter(HTTPAdapter):
     """Mounted on tweepy's requests.Session: rewrites the hard-coded host to the configured base
     URL, applies a timeout (tweepy sets none), and records or replays."""
 
-    def __init__(
-        self,
-        seam: Seam,
-        canonical: str,
-        base_url: str | None,
-        timeout: float,
-        pool_maxsize: int = POOL_MAXSIZE,
-    ) -> None:
-        super().__init__(max_retries=0, pool_maxsize=pool_maxsize)
+    def __init__(self, seam: Seam, canonical: str, base_url: str | None, timeout: float) -> None:
+        super().__init__(max_retries=0, pool_maxsize=POOL_MAXSIZE)
         self._seam = seam
         self._canonical = canonical
         self._base = base_url
@@ -342,18 +335,11 @@ def _to_requests(request: requests.PreparedRequest, canned: HttpResponse) -> req
 
 
 def requests_adapter(
-    seam: Seam,
-    *,
-    canonical: str,
-    base_url: str | None,
-    timeout: float,
-    pool_maxsize: int = POOL_MAXSIZE,
+    seam: Seam, *, canonical: str, base_url: str | None, timeout: float
 ) -> HTTPAdapter:
-    """An adapter to mount on a requests.Session for the prefix `canonical` (and http/https).
-
-    `pool_maxsize` is how many connections per host it keeps for threads sharing the session.
-    """
-    return _SeamAdapter(seam, canonical, base_url, timeout, pool_maxsize)
+    """An adapter to mount on a requests.Session for the prefix `canonical` (and http/https);
+    it keeps POOL_MAXSIZE connections per host for the threads sharing the session."""
+    return _SeamAdapter(seam, canonical, base_url, timeout)
 
 
 # -- httplib2 (google-api-python-client) -------------------------------------------------------
